@@ -1,0 +1,38 @@
+"""fast_langgraph: a drop-in accelerator for LangGraph.
+
+Installed with pip, it patches LangGraph automatically (through a ``.pth``
+autoload) when LangGraph is imported; ``FAST_LANGGRAPH=0`` turns that off.
+This module stays import-light: the Rust core and the patch machinery load
+only when first used.
+"""
+
+from fast_langgraph._version import __version__
+
+__all__ = ["__version__", "patch", "unpatch", "patch_status"]
+
+
+def patch(**switches):
+    """Apply the patches (for interpreters that skip ``.pth`` files, e.g. ``python -S``).
+
+    Without arguments, patches follow the environment (``FAST_LANGGRAPH``,
+    ``FAST_LANGGRAPH_DISABLE``). ``patch(executor=False)`` or ``patch(executor=True)``
+    overrides the environment for that patch. Safe to call more than once; patches
+    whose LangGraph modules are not imported yet apply when they are.
+    """
+    from fast_langgraph import _patching
+
+    _patching.patch(**switches)
+
+
+def unpatch(*names):
+    """Revert the named patches (all when no name is given) and keep them off."""
+    from fast_langgraph import _patching
+
+    _patching.unpatch(*names)
+
+
+def patch_status():
+    """A list of dicts, one per registered patch: name, status, reason, targets."""
+    from fast_langgraph import _patching
+
+    return _patching.status()

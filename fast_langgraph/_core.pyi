@@ -1,0 +1,13 @@
+"""Type stubs for the Rust core, ``fast_langgraph._core``."""
+
+from typing import TypedDict
+
+class BuildInfo(TypedDict):
+    version: str
+    profile: str  # "release" or "debug"
+    pyo3_abi: str
+
+__version__: str
+
+def build_info() -> BuildInfo:
+    """Version and build profile of the loaded Rust core."""

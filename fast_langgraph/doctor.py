@@ -1,0 +1,149 @@
+"""``python -m fast_langgraph.doctor [--json]``: what fast_langgraph does in this environment.
+
+It imports LangGraph itself (so the autoload fires as it would in your program),
+then reports the Rust core, versions, the autoload, the switches, and every patch
+with its status and reason. Exit code 0 when everything that should apply did
+(patches turned off by a switch count as intended), 1 otherwise: usable as a
+deployment gate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import sys
+from typing import Any, Dict, List, Optional
+
+PTH_NAME = "fast_langgraph_autoload.pth"
+DISTRIBUTIONS = ("langgraph", "langchain-core", "langgraph-checkpoint", "langgraph-prebuilt", "wrapt")
+
+
+def _site_dirs() -> List[str]:
+    import site
+
+    dirs: List[str] = []
+    try:
+        dirs.extend(site.getsitepackages())
+    except AttributeError:  # pragma: no cover - old virtualenv's site.py
+        pass
+    try:
+        dirs.append(site.getusersitepackages())
+    except AttributeError:  # pragma: no cover
+        pass
+    dirs.extend(p for p in sys.path if p.endswith("site-packages"))
+    return list(dict.fromkeys(dirs))
+
+
+def _autoload_report() -> Dict[str, Any]:
+    from fast_langgraph import _bootstrap
+
+    installed = [os.path.join(d, PTH_NAME) for d in _site_dirs() if os.path.isfile(os.path.join(d, PTH_NAME))]
+    armed_by_site = any(type(f).__name__ == "FastLangGraphAutoload" for f in sys.meta_path)
+    return {
+        "pth_files": installed,
+        "active": _bootstrap.origin == "site" or armed_by_site,
+        "bootstrap_state": _bootstrap.state,
+        "FAST_LANGGRAPH": os.environ.get("FAST_LANGGRAPH"),
+        "FAST_LANGGRAPH_DISABLE": os.environ.get("FAST_LANGGRAPH_DISABLE"),
+        "disabled_by_env": _bootstrap.disabled_by_env(),
+    }
+
+
+def _import_langgraph() -> Optional[str]:
+    """Import LangGraph and every module a patch targets; the error text if LangGraph is missing."""
+    from fast_langgraph.patches import REGISTRY
+
+    try:
+        importlib.import_module("langgraph.graph")
+    except Exception as exc:
+        return "%s: %s" % (type(exc).__name__, exc)
+    for spec in REGISTRY:
+        for target in spec.targets:
+            try:
+                importlib.import_module(target.module)
+            except Exception:  # absent in this version: the patch table says whether that matters
+                pass
+    return None
+
+
+def collect() -> Dict[str, Any]:
+    """Everything the doctor reports, as plain data."""
+    import fast_langgraph
+    from fast_langgraph import _patching, _rust
+
+    langgraph_error = _import_langgraph()
+    core = _rust.load_core()
+    patches = _patching.status()
+    autoload = _autoload_report()
+    problems: List[str] = []
+    if core is None:
+        problems.append(_rust.core_error() or "Rust core not loaded")
+    if langgraph_error:
+        problems.append("LangGraph could not be imported: " + langgraph_error)
+    if not autoload["disabled_by_env"] and not autoload["active"]:
+        problems.append(
+            "the autoload is not active in this interpreter (%s); run `pip install fast-langgraph` into this "
+            "environment, or call fast_langgraph.patch() explicitly" % (
+                "no %s found in site-packages" % PTH_NAME if not autoload["pth_files"] else "site disabled, e.g. python -S"
+            )
+        )
+    for entry in patches:
+        if entry["status"] not in ("applied", "disabled"):
+            problems.append("patch %s is %s: %s" % (entry["name"], entry["status"], entry["reason"]))
+    return {
+        "fast_langgraph": fast_langgraph.__version__,
+        "rust_core": {"loaded": core is not None, "error": _rust.core_error(), "build": core.build_info() if core else None},
+        "python": {"version": platform.python_version(), "executable": sys.executable, "implementation": platform.python_implementation()},
+        "versions": {name: _patching.installed_version(name) for name in DISTRIBUTIONS},
+        "autoload": autoload,
+        "patches": patches,
+        "problems": problems,
+        "ok": not problems,
+    }
+
+
+def render(report: Dict[str, Any]) -> str:
+    lines = []
+    core = report["rust_core"]
+    core_text = "loaded (%s build)" % core["build"]["profile"] if core["loaded"] else "NOT LOADED: %s" % core["error"]
+    lines.append("fast_langgraph %s   Rust core: %s" % (report["fast_langgraph"], core_text))
+    py = report["python"]
+    lines.append("Python %s (%s)" % (py["version"], py["executable"]))
+    lines.append("   ".join("%s %s" % (k, v or "not installed") for k, v in report["versions"].items()))
+    auto = report["autoload"]
+    pth = ", ".join(auto["pth_files"]) or "not installed"
+    lines.append("autoload: %s; %s (bootstrap: %s)" % (pth, "active" if auto["active"] else "not active", auto["bootstrap_state"]))
+    lines.append(
+        "switches: FAST_LANGGRAPH=%s  FAST_LANGGRAPH_DISABLE=%s"
+        % (auto["FAST_LANGGRAPH"] or "(unset)", auto["FAST_LANGGRAPH_DISABLE"] or "(unset)")
+    )
+    lines.append("")
+    width = max([len(p["name"]) for p in report["patches"]] + [5])
+    lines.append("%-*s  %-8s  %s" % (width, "patch", "status", "reason / targets"))
+    for entry in report["patches"]:
+        lines.append("%-*s  %-8s  %s" % (width, entry["name"], entry["status"], entry["reason"] or entry["summary"]))
+        for target in entry["targets"]:
+            lines.append("%-*s            %s: %s" % (width, "", target["target"], target["state"]))
+    lines.append("")
+    if report["ok"]:
+        lines.append("OK: everything that should apply is applied.")
+    else:
+        lines.append("PROBLEMS:")
+        lines.extend("  - " + p for p in report["problems"])
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fast_langgraph.doctor", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    report = collect()
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

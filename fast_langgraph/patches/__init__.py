@@ -1,0 +1,30 @@
+"""The patch registry: one row per patch, data only.
+
+The autoloader, :func:`fast_langgraph.patch`, the doctor, the docs and the tests
+all read this one table. Each implementation module is imported only when its
+target module is.
+"""
+
+from fast_langgraph.patches._spec import PatchSkipped, PatchSpec, Target
+
+REGISTRY = (
+    PatchSpec(
+        name="executor",
+        summary="sync invoke/stream reuse pooled worker threads instead of a new thread pool per call",
+        distribution="langgraph",
+        supported=">=0.2,<1.3",
+        targets=(
+            # BackgroundExecutor reads this name from its own module globals at call time.
+            Target("langgraph.pregel.executor", "get_executor_for_config", versions="<0.6"),
+            Target("langgraph.pregel._executor", "get_executor_for_config", versions=">=0.6"),
+            # ToolNode runs parallel tool calls through it (bundled in langgraph 0.2, langgraph-prebuilt after).
+            Target("langgraph.prebuilt.tool_node", "get_executor_for_config", required=False),
+            Target("langgraph.prebuilt.tool_validator", "get_executor_for_config", required=False),
+        ),
+        implementation="fast_langgraph.patches.executor",
+        needs_core=False,
+        notes="Pure Python on purpose: the gain is thread reuse, and the nodes hold the GIL anyway.",
+    ),
+)
+
+__all__ = ["REGISTRY", "PatchSkipped", "PatchSpec", "Target"]
