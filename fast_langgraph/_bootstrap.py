@@ -93,9 +93,10 @@ def start(origin_name="explicit"):
         origin = origin_name
     if any(name in sys.modules for name in TRIGGER_PACKAGES):
         _activate()
-    else:
+        return
+    if not any(type(f).__name__ == "FastLangGraphAutoload" and not f.fired for f in sys.meta_path):
         sys.meta_path.insert(0, FastLangGraphAutoload())
-        state = "waiting"
+    state = "waiting"
 
 
 def autoload():

@@ -95,6 +95,24 @@ _hooked: set = set()  # target modules with a post-import hook registered
 _versions: Dict[str, Optional[str]] = {}
 
 
+def register(spec: PatchSpec) -> PatchState:
+    """Add a row to the live registry (tests use it for deliberately broken patches)."""
+    with _lock:
+        if spec.name in _states:
+            raise ValueError("a patch named %r is already registered" % spec.name)
+        state = _states[spec.name] = PatchState(spec)
+    if _bootstrap.state == "activated":
+        activate()
+    return state
+
+
+def forget(name: str) -> None:
+    """Revert a patch and drop it from the live registry."""
+    with _lock:
+        state = _states.pop(name)
+        _revert_state(state)
+
+
 def disabled_names() -> List[str]:
     raw = os.environ.get("FAST_LANGGRAPH_DISABLE", "")
     return [part.strip().lower() for part in raw.split(",") if part.strip()]
@@ -293,8 +311,9 @@ def patch(**switches: bool) -> None:
             if on is not None and not on:
                 _revert_state(state)
                 state.status, state.reason = DISABLED, "fast_langgraph.patch(%s=False)" % name
-            elif state.status in (DISABLED, SKIPPED, FAILED):
-                state.status, state.reason, state.warned = PENDING, "", False
+            elif state.status == DISABLED or (on and state.status in (SKIPPED, FAILED)):
+                # An explicit patch(name=True) retries a failed patch; it warns at most once anyway.
+                state.status, state.reason = PENDING, ""
     if any(on is None or on for on in overrides.values()):
         _bootstrap.start("explicit")
         if _bootstrap.state == "activated":

@@ -1,0 +1,41 @@
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import pytest
+
+SWITCHES = ("FAST_LANGGRAPH", "FAST_LANGGRAPH_DISABLE", "FAST_LANGGRAPH_STRICT")
+
+
+def pytest_report_header(config):
+    import fast_langgraph
+
+    return "fast_langgraph under test: %s" % os.path.dirname(fast_langgraph.__file__)
+
+
+def clean_env(**overrides):
+    env = {k: v for k, v in os.environ.items() if k not in SWITCHES}
+    env.update({k: v for k, v in overrides.items() if v is not None})
+    return env
+
+
+def run_python(code, *args, python=None, check=True, timeout=120, **env):
+    """Run ``code`` in a fresh interpreter outside the source tree; returns the CompletedProcess."""
+    proc = subprocess.run(
+        [python or sys.executable, *args, "-c", textwrap.dedent(code)],
+        env=clean_env(**env),
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError("child failed (%d):\n%s\n%s" % (proc.returncode, proc.stdout, proc.stderr))
+    return proc
+
+
+@pytest.fixture
+def py():
+    return run_python
