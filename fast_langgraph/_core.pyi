@@ -2,12 +2,12 @@
 
 from typing import TypedDict
 
-class BuildInfo(TypedDict):
+class _BuildInfo(TypedDict):
     version: str
     profile: str  # "release" or "debug"
     pyo3_abi: str
 
 __version__: str
 
-def build_info() -> BuildInfo:
+def build_info() -> _BuildInfo:
     """Version and build profile of the loaded Rust core."""

@@ -6,6 +6,12 @@ import textwrap
 
 import pytest
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# `python -m pytest` from the checkout puts the source tree first on sys.path; unless
+# it was built in place (editable install), it has no Rust core: test the installed package.
+if not any(n.startswith("_core") and n.endswith((".so", ".pyd")) for n in os.listdir(os.path.join(REPO, "fast_langgraph"))):
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != REPO]
+
 SWITCHES = ("FAST_LANGGRAPH", "FAST_LANGGRAPH_DISABLE", "FAST_LANGGRAPH_STRICT")
 
 

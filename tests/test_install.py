@@ -38,7 +38,7 @@ def make_venv(path):
 
 
 def pip(python, *args):
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", *args], check=True, env=clean_env(), timeout=900)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", *args], check=True, env=clean_env(), timeout=900)
 
 
 def probe(python, **env):

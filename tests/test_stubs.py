@@ -1,0 +1,28 @@
+"""The shipped type stubs match the compiled Rust core (mypy's stubtest)."""
+
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from conftest import clean_env
+
+
+def test_core_stub_matches_module():
+    pytest.importorskip("mypy")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "fast_langgraph._core", "--ignore-missing-stub"],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        env=clean_env(),
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_package_is_typed():
+    import importlib.resources
+
+    assert importlib.resources.files("fast_langgraph").joinpath("py.typed").is_file()
