@@ -142,6 +142,8 @@ import os
 import re
 import sys
 
+import pytest
+
 _OUT = os.environ.get("UPSTREAM_SUITE_OUT")
 _SELECT = os.environ.get("UPSTREAM_SUITE_SELECT")
 _DESELECT = os.environ.get("UPSTREAM_SUITE_DESELECT")
@@ -190,22 +192,25 @@ def _accel_status():
 
 
 def _message(report):
+    """Where it failed, the exception line, and pytest's "E " explanation lines."""
     lr = report.longrepr
     if lr is None:
         return None
     if isinstance(lr, tuple) and len(lr) == 3:  # skip: (path, lineno, reason)
         return "%s:%s: %s" % lr
-    parts = []
-    crash = getattr(lr, "reprcrash", None)
-    if crash is not None:
-        parts.append("%s:%s: %s" % (crash.path, crash.lineno, crash.message))
     text = str(lr)
-    if report.failed:
-        tail = text.strip().splitlines()[-25:]
-        parts.append("\n".join(tail))
-    elif not parts:
-        parts.append(text)
-    return "\n--\n".join(parts)[:6000]
+    crash = getattr(lr, "reprcrash", None)
+    if not report.failed:
+        return text[:2000]
+    lines = []
+    if crash is not None:
+        lines.append("%s:%s: %s" % (crash.path, crash.lineno, crash.message))
+    seen = crash.message if crash is not None else ""
+    explain = [line for line in text.splitlines() if line.startswith("E ") and line[1:].strip() not in seen]
+    lines.extend(explain[:30])
+    if not lines:
+        lines = text.strip().splitlines()[:30]
+    return "\n".join(lines)[:6000]
 
 
 def pytest_configure(config):
@@ -281,11 +286,13 @@ def pytest_runtest_logreport(report):
             outcome = "failed"
         else:
             outcome = "xfailed" if wasxfail else "skipped"
-    else:
+    elif when == "teardown":
         if not report.failed:
             _emit({"kind": "end", "nodeid": report.nodeid})
             return
         outcome = "error"
+    else:  # e.g. xdist's report for a test whose worker died ("???")
+        outcome = "crashed" if report.failed else "skipped"
     _emit({"kind": "test", "nodeid": report.nodeid, "when": when, "outcome": outcome,
            "dur": round(getattr(report, "duration", 0.0), 4), "msg": _message(report)})
 
@@ -299,6 +306,7 @@ def pytest_sessionfinish(session, exitstatus):
     _emit({"kind": "finish", "exitstatus": int(exitstatus)})
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
     out = getattr(node, "workeroutput", None) or {}
     if "upstream_suite_status" in out:
@@ -385,10 +393,12 @@ def indent(text: str, prefix: str = "      ") -> str:
 
 
 def relpath(path: Path) -> str:
+    """PATH relative to the current directory when it is below it, else absolute."""
     try:
-        return os.path.relpath(path)
+        rel = os.path.relpath(path)
     except ValueError:
         return str(path)
+    return str(path) if rel.startswith("..") else rel
 
 
 # --------------------------------------------------------------------------------------
@@ -1025,18 +1035,13 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
         regressions = list(candidates)
     elif candidates:
         log(f"-- {len(candidates)} test(s) diverge (vanilla ok, patched failing): rerunning them in both modes")
-        select_file = runs_dir / "rerun-select.txt"
-        select_file.write_text("\n".join(candidates) + "\n", encoding="utf-8")
-        files = sorted({n.split("::", 1)[0] for n in candidates})
         rerun_jobs = jobs if len(candidates) > args.rerun_xdist_above else 1
         rerun_out: Dict[str, Dict[str, Any]] = {}
         for mode in MODES:
-            cmd = pytest_command(files, tree, rerun_jobs, None, [a for a in other], args.test_timeout)
-            info = run_pytest(mode, cmd, tree, plugin_dir, runs_dir / f"rerun-{mode}.jsonl",
-                              runs_dir / f"rerun-{mode}.log", deselect, select_file, args.run_timeout)
-            rerun_out[mode] = read_outcomes(runs_dir / f"rerun-{mode}.jsonl")["tests"]
-            rerun[mode] = {k: info[k] for k in ("returncode", "timed_out", "wall_s", "log", "pytest_summary")}
-            log(f"   rerun {mode}: {info['pytest_summary'] or 'no summary'} (wall {info['wall_s']:.1f}s)")
+            rerun_out[mode], rerun[mode] = _rerun(mode, candidates, tree, plugin_dir, runs_dir, rerun_jobs, other,
+                                                  deselect, args)
+            log(f"   rerun {mode}: {rerun[mode]['pytest_summary'] or 'no summary'} "
+                f"(wall {rerun[mode]['wall_s']:.1f}s{', %d process(es)' % rerun[mode]['processes'] if rerun[mode]['processes'] > 1 else ''})")
         for nid in candidates:
             rv = rerun_out["vanilla"].get(nid, {}).get("outcome")
             rp = rerun_out["patched"].get(nid, {}).get("outcome")
@@ -1047,6 +1052,15 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
             else:
                 flaky.append(nid)
             rerun.setdefault("outcomes", {})[nid] = {"vanilla": rv, "patched": rp}
+
+    # A module that fails to collect under the patch hides all its tests: report it once.
+    hidden: Dict[str, List[str]] = {}
+    broken_modules = {n for n in regressions if _is_module_id(n)}
+    for nid in list(regressions):
+        module = nid.split("::", 1)[0]
+        if not _is_module_id(nid) and module in broken_modules and nid not in pat:
+            regressions.remove(nid)
+            hidden.setdefault(module, []).append(nid)
 
     # --- report ------------------------------------------------------------------------
     counts = {m: count_outcomes(outcomes[m]) for m in MODES}
@@ -1081,6 +1095,8 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
     for n in regressions:
         t = pat.get(n, {})
         log(f"   {n}  [vanilla {van.get(n, {}).get('outcome', 'absent')} -> patched {t.get('outcome', 'absent')}]")
+        if n in hidden:
+            log(f"        (collection error: {len(hidden[n])} test(s) of this module passing vanilla did not run patched)")
         msg = t.get("rerun_msg") or t.get("msg") or "(no message)"
         log(indent("\n".join(msg.strip().splitlines()[:8]), "        "))
 
@@ -1088,7 +1104,8 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
     results.update({
         "status": "regressions" if n_regr else "ok",
         "counts": counts,
-        "regressions": [_detail(n, pat, van) for n in regressions],
+        "regressions": [dict(_detail(n, pat, van), **({"tests_not_run": hidden[n]} if n in hidden else {}))
+                        for n in regressions],
         "patched_run_aborted": patched_aborted,
         "flaky": [dict(_detail(n, pat, van), rerun=rerun.get("outcomes", {}).get(n)) for n in flaky],
         "fails_upstream_too": {"count": len(both_fail), "ids": both_fail},
@@ -1114,6 +1131,39 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
             f"{len(both_fail)} failing upstream too){caveat}")
     _finish_results(args, workdir, package, version, results)
     return 1 if n_regr else 0
+
+
+def _rerun(mode: str, candidates: List[str], tree: Path, plugin_dir: Path, runs_dir: Path, jobs: int,
+           other: List[str], deselect: Optional[Dict[str, Any]], args: argparse.Namespace
+           ) -> Tuple[Dict[str, Dict[str, Any]], Dict[str, Any]]:
+    """Run CANDIDATES once in MODE; if the process dies midway, go on in a fresh one with the rest."""
+    got: Dict[str, Dict[str, Any]] = {}
+    remaining = list(candidates)
+    info_all: Dict[str, Any] = {"wall_s": 0.0, "processes": 0, "returncodes": [], "logs": [], "pytest_summary": ""}
+    while remaining and info_all["processes"] < 10:
+        i = info_all["processes"]
+        select_file = runs_dir / f"rerun-select-{mode}-{i}.txt"
+        select_file.write_text("\n".join(remaining) + "\n", encoding="utf-8")
+        files = sorted({n.split("::", 1)[0] for n in remaining})
+        cmd = pytest_command(files, tree, jobs, None, other, args.test_timeout)
+        out = runs_dir / f"rerun-{mode}-{i}.jsonl"
+        info = run_pytest(mode, cmd, tree, plugin_dir, out, runs_dir / f"rerun-{mode}-{i}.log", deselect,
+                          select_file, args.run_timeout)
+        data = read_outcomes(out)
+        info_all["processes"] += 1
+        info_all["wall_s"] = round(info_all["wall_s"] + info["wall_s"], 2)
+        info_all["returncodes"].append(info["returncode"])
+        info_all["logs"].append(info["log"])
+        info_all["pytest_summary"] = info["pytest_summary"] or info_all["pytest_summary"]
+        new = {n: t for n, t in data["tests"].items() if n not in got}
+        got.update(new)
+        if data["finished"] is not None or info["timed_out"] or not new:
+            break  # completed (or no progress): what is still missing stays missing
+        seen_modules = {n.split("::", 1)[0] for n in got}
+        uncollectable = {n for n in got if _is_module_id(n) and got[n]["outcome"] in BAD_OUTCOMES}
+        remaining = [n for n in remaining if n not in got and not (_is_module_id(n) and n in seen_modules)
+                     and n.split("::", 1)[0] not in uncollectable]
+    return got, info_all
 
 
 def _other(mode: str) -> str:
@@ -1171,7 +1221,9 @@ def _print_counts(outcomes: Dict[str, Dict[str, Any]], runs: Dict[str, Dict[str,
     for k in ALL_OUTCOMES + ("total",):
         if k == "total" or any(counts[m].get(k) for m in modes):
             log(f"{k:<12} " + "".join(f"{counts[m].get(k, 0):>10}" for m in modes))
-    log(f"{'deselected':<12} " + "".join(f"{runs[m].get('deselected', 0):>10}" for m in modes))
+    if any(runs[m].get("deselected") for m in modes):
+        log(f"{'deselected':<12} " + "".join(f"{runs[m].get('deselected', 0):>10}" for m in modes)
+            + "   (tests needing services: see DESELECT)")
     log(f"{'wall time':<12} " + "".join(f"{runs[m]['wall_s']:>9.1f}s" for m in modes))
     for m in modes:
         log(f"{m} processes: {accel_check.get(m + '_desc', '?')}")
