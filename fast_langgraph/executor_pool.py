@@ -30,14 +30,14 @@ import itertools
 import os
 import queue
 import threading
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 __all__ = ["ElasticThreadPool", "PooledExecutor", "get_executor_for_config", "shared_pool"]
 
 #: Seconds an idle worker waits for work before its thread exits.
 IDLE_TIMEOUT = 30.0
 
-_WorkFn = Callable[[], None]
+_Job = Tuple[Callable[[Any], None], Any]
 
 
 class ElasticThreadPool:
@@ -48,7 +48,7 @@ class ElasticThreadPool:
     _counter = itertools.count()
 
     def __init__(self, idle_timeout: float = IDLE_TIMEOUT, name_prefix: str = "fast_langgraph") -> None:
-        self._jobs: "queue.SimpleQueue[Optional[_WorkFn]]" = queue.SimpleQueue()
+        self._jobs: "queue.SimpleQueue[Optional[_Job]]" = queue.SimpleQueue()
         # Counts workers waiting for a job; a submitter takes one to claim it.
         self._idle = threading.Semaphore(0)
         self._threads: "set[threading.Thread]" = set()
@@ -57,9 +57,9 @@ class ElasticThreadPool:
         self._idle_timeout = idle_timeout
         self._name_prefix = name_prefix
 
-    def run(self, job: _WorkFn) -> None:
-        """Run ``job()`` on a worker thread. ``job`` must not raise."""
-        self._jobs.put(job)
+    def run(self, fn: Callable[[Any], None], arg: Any) -> None:
+        """Run ``fn(arg)`` on a worker thread. ``fn`` must not raise."""
+        self._jobs.put((fn, arg))
         if self._idle.acquire(blocking=False):
             return  # an idle worker will take it
         with self._lock:
@@ -86,7 +86,7 @@ class ElasticThreadPool:
                     continue
                 if job is None:
                     return
-                job()
+                job[0](job[1])
                 del job
                 self._idle.release()
         finally:
@@ -115,17 +115,18 @@ class PooledExecutor(concurrent.futures.Executor):
 
     def __init__(self, max_workers: Optional[int] = None, pool: Optional[ElasticThreadPool] = None) -> None:
         if max_workers is None:
-            max_workers = min(32, (os.cpu_count() or 1) + 4)
+            max_workers = DEFAULT_MAX_WORKERS
         if max_workers <= 0:
             raise ValueError("max_workers must be greater than 0")
         self._max_workers = max_workers
         self._pool = pool if pool is not None else shared_pool()
         self._lock = threading.Lock()
-        self._all_done = threading.Condition(self._lock)
         self._backlog: "collections.deque[tuple]" = collections.deque()
         self._running = 0
         self._unfinished = 0
         self._shutdown = False
+        # Created only when shutdown() has to wait (one per invoke would cost more than the wait).
+        self._drained: Optional[threading.Event] = None
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> "concurrent.futures.Future[Any]":
         context = contextvars.copy_context()
@@ -140,12 +141,11 @@ class PooledExecutor(concurrent.futures.Executor):
                 return future
             self._running += 1
         try:
-            self._pool.run(lambda: self._drain(item))
+            self._pool.run(self._drain, item)
         except BaseException:
             with self._lock:
                 self._running -= 1
                 self._unfinished -= 1
-                self._all_done.notify_all()
             raise
         return future
 
@@ -170,8 +170,8 @@ class PooledExecutor(concurrent.futures.Executor):
                     item = self._backlog.popleft()
                 else:
                     self._running -= 1
-                if self._unfinished == 0:
-                    self._all_done.notify_all()
+                if self._unfinished == 0 and self._drained is not None:
+                    self._drained.set()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
@@ -179,9 +179,12 @@ class PooledExecutor(concurrent.futures.Executor):
             if cancel_futures:
                 for future, *_ in self._backlog:
                     future.cancel()
-            if wait:
-                while self._unfinished:
-                    self._all_done.wait()
+            if not wait or self._unfinished == 0:
+                return
+            if self._drained is None:
+                self._drained = threading.Event()
+            drained = self._drained
+        drained.wait()
 
 
 def get_executor_for_config(config: Optional[dict] = None) -> PooledExecutor:
@@ -189,6 +192,9 @@ def get_executor_for_config(config: Optional[dict] = None) -> PooledExecutor:
     config = config or {}
     return PooledExecutor(max_workers=config.get("max_concurrency"))
 
+
+#: ThreadPoolExecutor's default, computed once.
+DEFAULT_MAX_WORKERS = min(32, (getattr(os, "process_cpu_count", os.cpu_count)() or 1) + 4)
 
 _pool: Optional[ElasticThreadPool] = None
 _pool_lock = threading.Lock()

@@ -84,7 +84,7 @@ def test_max_workers_limits_concurrency(pool):
 def test_default_and_invalid_max_workers(pool):
     import os
 
-    assert PooledExecutor(None, pool)._max_workers == min(32, (os.cpu_count() or 1) + 4)
+    assert PooledExecutor(None, pool)._max_workers == concurrent.futures.ThreadPoolExecutor()._max_workers
     with pytest.raises(ValueError, match="max_workers must be greater than 0"):
         PooledExecutor(0, pool)
     assert get_executor_for_config({"max_concurrency": 2})._max_workers == 2
