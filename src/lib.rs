@@ -18,7 +18,14 @@ pub const fn is_release_build() -> bool {
 fn build_info(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
     let info = pyo3::types::PyDict::new(py);
     info.set_item("version", CORE_VERSION)?;
-    info.set_item("profile", if is_release_build() { "release" } else { "debug" })?;
+    info.set_item(
+        "profile",
+        if is_release_build() {
+            "release"
+        } else {
+            "debug"
+        },
+    )?;
     info.set_item("pyo3_abi", "abi3-py39")?;
     Ok(info)
 }
