@@ -304,7 +304,7 @@ def patch(**switches: bool) -> None:
         )
     with _lock:
         # patch() alone hands every decision back to the environment.
-        overrides = switches or {name: None for name in _states}
+        overrides: Dict[str, Optional[bool]] = dict(switches) or {name: None for name in _states}
         for name, on in overrides.items():
             state = _states[name]
             state.override = None if on is None else bool(on)

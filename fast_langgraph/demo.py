@@ -113,7 +113,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("%-22s %12s %12s %8s  %s" % ("workload", "vanilla", "accelerated", "speedup", "same results"))
     all_equal = True
     for workload in WORKLOADS:
-        times = {False: [], True: []}
+        times: Dict[bool, List[float]] = {False: [], True: []}
         outputs = {}
         for _ in range(args.rounds):
             for accelerated in (False, True):

@@ -26,3 +26,16 @@ def test_package_is_typed():
     import importlib.resources
 
     assert importlib.resources.files("fast_langgraph").joinpath("py.typed").is_file()
+
+
+def test_package_type_checks():
+    pytest.importorskip("mypy")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "-p", "fast_langgraph", "--ignore-missing-imports", "--no-incremental"],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        env=clean_env(),
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

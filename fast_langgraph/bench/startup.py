@@ -22,7 +22,7 @@ import time
 import venv
 from importlib import resources
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 BUDGET_PASS_MS = 1.5
 BUDGET_OFF_MS = 0.5
@@ -65,7 +65,7 @@ def _time(python: str, code: str, env: Dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def run(runs: int = 40, import_runs: int = 20) -> Dict[str, object]:
+def run(runs: int = 40, import_runs: int = 20) -> Dict[str, Any]:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("FAST_LANGGRAPH")}
     off_env = dict(base_env, FAST_LANGGRAPH="0")
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,27 +91,30 @@ def run(runs: int = 40, import_runs: int = 20) -> Dict[str, object]:
 
     med = {k: statistics.median(v) * 1e3 for k, v in samples.items()}
     imp = {k: statistics.median(v) * 1e3 for k, v in imports.items()}
-    result = {
+    pass_overhead = med["autoload"] - med["vanilla"]
+    pass_overhead_off = med["autoload_off"] - med["vanilla"]
+    import_overhead = imp["autoload"] / imp["vanilla"] - 1
+    result: Dict[str, Any] = {
         "runs": runs,
         "import_runs": import_runs,
         "python_c_pass_ms": med,
-        "pass_overhead_ms": med["autoload"] - med["vanilla"],
-        "pass_overhead_off_ms": med["autoload_off"] - med["vanilla"],
+        "pass_overhead_ms": pass_overhead,
+        "pass_overhead_off_ms": pass_overhead_off,
         "import_langgraph_graph_ms": imp,
-        "import_overhead_ratio": imp["autoload"] / imp["vanilla"] - 1,
+        "import_overhead_ratio": import_overhead,
         "checked": {"autoload_run_patched": patched, "vanilla_run_unpatched": unpatched},
+        "within_budget": bool(
+            pass_overhead <= BUDGET_PASS_MS
+            and pass_overhead_off <= BUDGET_OFF_MS
+            and import_overhead <= BUDGET_IMPORT
+            and patched
+            and unpatched
+        ),
     }
-    result["within_budget"] = bool(
-        result["pass_overhead_ms"] <= BUDGET_PASS_MS
-        and result["pass_overhead_off_ms"] <= BUDGET_OFF_MS
-        and result["import_overhead_ratio"] <= BUDGET_IMPORT
-        and patched
-        and unpatched
-    )
     return result
 
 
-def render(r: Dict[str, object]) -> str:
+def render(r: Dict[str, Any]) -> str:
     m = r["python_c_pass_ms"]
     i = r["import_langgraph_graph_ms"]
     return "\n".join(
