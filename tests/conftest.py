@@ -15,6 +15,19 @@ if not any(n.startswith("_core") and n.endswith((".so", ".pyd")) for n in os.lis
 SWITCHES = ("FAST_LANGGRAPH", "FAST_LANGGRAPH_DISABLE", "FAST_LANGGRAPH_STRICT")
 
 
+def _executor_module_name():
+    """Where the installed LangGraph's BackgroundExecutor looks up get_executor_for_config."""
+    from importlib.metadata import version
+
+    from fast_langgraph.patches._spec import version_in_range
+
+    return "langgraph.pregel._executor" if version_in_range(version("langgraph"), ">=0.6") else "langgraph.pregel.executor"
+
+
+#: ``langgraph.pregel._executor`` (LangGraph >= 0.6) or ``langgraph.pregel.executor`` (0.2-0.5).
+EXECUTOR_MODULE = _executor_module_name()
+
+
 def pytest_report_header(config):
     import fast_langgraph
 

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import clean_env
+from conftest import EXECUTOR_MODULE, clean_env
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
 PROBE = (
-    "import langgraph.graph, langgraph.pregel._executor as m, sys; "
+    "import langgraph.graph, %s as m, sys; "
     "print(m.get_executor_for_config.__module__); "
-    "print(getattr(sys.modules.get('fast_langgraph'), '__file__', 'not-imported'))"
+    "print(getattr(sys.modules.get('fast_langgraph'), '__file__', 'not-imported'))" % EXECUTOR_MODULE
 )
 
 
@@ -73,10 +73,17 @@ def test_editable_install_autoloads(tmp_path):
     if not (REPO / "Cargo.toml").exists():
         pytest.skip("not a source checkout")
     python, purelib = make_venv(tmp_path / "venv")
-    pip(python, "--no-build-isolation", "-e", str(REPO))
-    # maturin's own path file and our autoload live side by side.
-    assert (purelib / "fast_langgraph.pth").read_text().strip() == str(REPO)
-    assert (purelib / "fast_langgraph_autoload.pth").exists()
-    factory, location = probe(python)
-    assert factory == "fast_langgraph.executor_pool"
-    assert location.startswith(str(REPO))
+    # The editable build copies the Rust core into REPO/fast_langgraph/; remove a copy we made,
+    # or every later `pytest` run here would test the source tree instead of the installed package.
+    cores_before = set((REPO / "fast_langgraph").glob("_core*.so"))
+    try:
+        pip(python, "--no-build-isolation", "-e", str(REPO))
+        # maturin's own path file and our autoload live side by side.
+        assert (purelib / "fast_langgraph.pth").read_text().strip() == str(REPO)
+        assert (purelib / "fast_langgraph_autoload.pth").exists()
+        factory, location = probe(python)
+        assert factory == "fast_langgraph.executor_pool"
+        assert location.startswith(str(REPO))
+    finally:
+        for made in set((REPO / "fast_langgraph").glob("_core*.so")) - cores_before:
+            made.unlink()
