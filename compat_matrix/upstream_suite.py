@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -58,8 +59,9 @@ _LG_TESTS_04 = [
     "langgraph-checkpoint-postgres",  # imported at conftest import time (tests need a server)
     "psycopg[binary]",  # psycopg without a system libpq
     "pycryptodome",  # the "sqlite_aes" checkpointer parameter (EncryptedSerializer)
+    "aiosqlite<0.22",  # checkpoint-sqlite 2.0.x calls Connection.is_alive(), gone in aiosqlite 0.22
 ]
-_LG_TESTS_06 = _LG_TESTS_04 + [
+_LG_TESTS_06 = _LG_TESTS_04[:-1] + [
     "redis",  # conftest: import redis (langgraph.cache.redis); server only without NO_DOCKER
 ]
 
@@ -383,9 +385,9 @@ def req_name(req: str) -> str:
     return m.group(0) if m else req
 
 
-def tail(text: str, n: int = 25) -> str:
+def tail(text: str, n: int = 25, width: int = 400) -> str:
     lines = text.rstrip().splitlines()
-    return "\n".join(lines[-n:])
+    return "\n".join(line if len(line) <= width else line[:width] + " ..." for line in lines[-n:])
 
 
 def indent(text: str, prefix: str = "      ") -> str:
@@ -908,7 +910,7 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
         install_test_deps(reqs, workdir)
     missing = missing_requirements(reqs)
     if missing:
-        quoted = " ".join(f"'{r}'" if "[" in r else r for r in missing)
+        quoted = " ".join(shlex.quote(r) for r in missing)
         raise SetupError(
             f"test dependencies missing from this environment: {', '.join(missing)}.\n"
             f"What to do: rerun with --install-test-deps, or `{relpath(Path(sys.executable))} -m pip install "
