@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Tuple
+from typing import NamedTuple, Tuple
 
 
 class PatchSkipped(Exception):
     """Raised by a patch that cannot apply here; the message says why."""
 
 
-@dataclass(frozen=True)
-class Target:
+# NamedTuples, not dataclasses: this module loads while LangGraph is being
+# imported, and each dataclass costs ~1 ms to create.
+class Target(NamedTuple):
     """One place a patch rebinds: ``module.attribute`` (a dotted attribute for class members).
 
     ``versions`` limits the target to the LangGraph releases where it exists there;
@@ -29,8 +28,7 @@ class Target:
         return "%s.%s" % (self.module, self.attribute)
 
 
-@dataclass(frozen=True)
-class PatchSpec:
+class PatchSpec(NamedTuple):
     """One registry row: what a patch replaces, for which versions, and where its code is.
 
     ``implementation`` names a module with ``replacement(target, original)`` returning
@@ -45,19 +43,29 @@ class PatchSpec:
     implementation: str
     needs_core: bool = False
     default: bool = True
-    notes: str = field(default="", compare=False)
+    notes: str = ""
 
 
-_RELEASE = re.compile(r"\s*v?(\d+(?:\.\d+)*)")
-_CLAUSE = re.compile(r"\s*(>=|<=|==|!=|>|<)\s*([0-9][0-9.]*)\s*$")
+_OPERATORS = (">=", "<=", "==", "!=", ">", "<")
 
 
 def parse_version(text: str) -> Tuple[int, ...]:
     """The release part of a version string: ``"1.2.24"`` -> ``(1, 2, 24)``, ``"1.0.0a1"`` -> ``(1, 0, 0)``."""
-    match = _RELEASE.match(text)
-    if not match:
+    parts = []
+    for piece in text.strip().lstrip("v").split("."):
+        digits = ""
+        for char in piece:
+            if not char.isdigit():
+                break
+            digits += char
+        if not digits:
+            break
+        parts.append(int(digits))
+        if len(digits) < len(piece):
+            break  # a pre/post/dev suffix ends the release part
+    if not parts:
         raise ValueError("not a version: %r" % (text,))
-    return tuple(int(part) for part in match.group(1).split("."))
+    return tuple(parts)
 
 
 def _compare(left: Tuple[int, ...], right: Tuple[int, ...]) -> int:
@@ -71,10 +79,10 @@ def version_in_range(version: str, spec: str) -> bool:
     """Whether ``version`` satisfies every comma-separated clause of ``spec`` (``""`` matches all)."""
     have = parse_version(version)
     for clause in filter(None, (c.strip() for c in spec.split(","))):
-        match = _CLAUSE.match(clause)
-        if not match:
+        op = next((o for o in _OPERATORS if clause.startswith(o)), None)
+        bound = clause[len(op):].strip() if op else ""
+        if op is None or not bound[:1].isdigit():
             raise ValueError("not a version clause: %r" % (clause,))
-        op, bound = match.groups()
         cmp = _compare(have, parse_version(bound))
         ok = {
             ">=": cmp >= 0,
