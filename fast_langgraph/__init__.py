@@ -8,7 +8,22 @@ only when first used.
 
 from fast_langgraph._version import __version__
 
-__all__ = ["__version__", "patch", "unpatch", "patch_status"]
+__all__ = ["__version__", "patch", "unpatch", "patch_status", "cached", "LruCache", "ManualClock", "make_key"]
+
+# Loaded on first use: importing fast_langgraph must not load the Rust core
+# (the autoload imports this package in every process that imports LangGraph).
+_LAZY = {"cached": "fast_langgraph.cache", "LruCache": "fast_langgraph.cache", "ManualClock": "fast_langgraph.cache", "make_key": "fast_langgraph.cache"}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError("module 'fast_langgraph' has no attribute %r" % (name,))
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def patch(**switches):

@@ -1,13 +1,71 @@
 """Type stubs for the Rust core, ``fast_langgraph._core``."""
 
-from typing import TypedDict
+from typing import Any, Callable, Optional, Sequence, Tuple, TypedDict, final
 
 class _BuildInfo(TypedDict):
     version: str
     profile: str  # "release" or "debug"
     pyo3_abi: str
 
+class _CacheStats(TypedDict):
+    hits: int
+    misses: int
+    inserts: int
+    evictions: int
+    expirations: int
+    size: int
+    max_size: int
+    hit_rate: float
+
 __version__: str
 
 def build_info() -> _BuildInfo:
     """Version and build profile of the loaded Rust core."""
+
+@final
+class ManualClock:
+    """A test clock: time moves only when told to."""
+
+    def __new__(cls) -> ManualClock: ...
+    def advance(self, seconds: float) -> None: ...
+    def now(self) -> float: ...
+
+@final
+class LruCache:
+    """LRU cache with an optional TTL, keyed by bytes or str; safe to share across threads."""
+
+    def __new__(cls, max_size: int = 1024, ttl: Optional[float] = None, *, clock: Optional[ManualClock] = None) -> LruCache: ...
+    def lookup(self, key: bytes | str) -> Tuple[bool, Any]: ...
+    def get(self, key: bytes | str, default: Any = None) -> Any: ...
+    def put(
+        self, key: bytes | str, value: Any, ttl: Optional[float] = None, *, forever: bool = False, pins: Any = None
+    ) -> None: ...
+    def delete(self, key: bytes | str) -> bool: ...
+    def clear(self, *, reset_stats: bool = False) -> None: ...
+    def purge_expired(self) -> int: ...
+    def stats(self) -> _CacheStats: ...
+    @property
+    def max_size(self) -> int: ...
+    @property
+    def ttl(self) -> Optional[float]: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, key: bytes | str, /) -> bool: ...
+
+@final
+class CachedFunction:
+    """The Rust hit path of ``@cached`` for sync functions."""
+
+    def __new__(
+        cls,
+        cache: LruCache,
+        n_params: Optional[int],
+        names: Sequence[str],
+        defaults: Sequence[Any],
+        missing: Any,
+        slow: Callable[..., Any],
+    ) -> CachedFunction: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    def __get__(self, instance: Any, owner: Any = None, /) -> Any: ...
+
+def make_key(obj: Any) -> Tuple[bytes, Any]:
+    """The stable cache key of ``obj`` and the objects it pins (a tuple, or None)."""

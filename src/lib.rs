@@ -3,6 +3,9 @@
 //! Domain code lives in its own modules (free of Python so `cargo test` covers it);
 //! this file is the PyO3 glue that exposes it.
 
+pub mod cache;
+mod py;
+
 use pyo3::prelude::*;
 
 /// Version of the Rust core; the Python package checks it matches its own.
@@ -34,6 +37,7 @@ fn build_info(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", CORE_VERSION)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
+    py::cache::register(m)?;
     Ok(())
 }
 

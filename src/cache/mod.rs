@@ -1,0 +1,319 @@
+//! LRU cache with optional per-entry TTL: O(1) get, insert and eviction.
+//!
+//! Pure Rust (no Python types): the PyO3 layer in `py::cache` wraps it in a
+//! mutex and feeds it byte keys. Values that leave the cache (evicted,
+//! expired, replaced, cleared) are handed back to the caller instead of being
+//! dropped here, so a Python wrapper can release them after unlocking (a
+//! decref may run arbitrary Python code).
+
+use hashlink::LinkedHashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Nanoseconds on a monotonic clock.
+pub type Nanos = u64;
+
+/// A time source. Production uses [`MonotonicClock`]; tests use [`ManualClock`].
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Nanos;
+}
+
+/// `Instant`-based: unaffected by wall-clock changes.
+pub struct MonotonicClock {
+    origin: Instant,
+}
+
+impl Default for MonotonicClock {
+    fn default() -> Self {
+        Self {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Clock for MonotonicClock {
+    fn now(&self) -> Nanos {
+        self.origin.elapsed().as_nanos() as Nanos
+    }
+}
+
+/// A clock that only moves when told to.
+#[derive(Default)]
+pub struct ManualClock {
+    now: AtomicU64,
+}
+
+impl ManualClock {
+    pub fn advance(&self, by: Nanos) {
+        self.now.fetch_add(by, Ordering::SeqCst);
+    }
+    pub fn set(&self, to: Nanos) {
+        self.now.store(to, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Nanos {
+        self.now.load(Ordering::SeqCst)
+    }
+}
+
+/// Counters, exact because they change under the same lock as the map.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub inserts: u64,
+    pub evictions: u64,
+    pub expirations: u64,
+}
+
+struct Entry<V> {
+    value: V,
+    expires_at: Option<Nanos>,
+}
+
+impl<V> Entry<V> {
+    fn expired(&self, now: Nanos) -> bool {
+        matches!(self.expires_at, Some(t) if now >= t)
+    }
+}
+
+/// Result of a lookup.
+pub enum Lookup<'a, V> {
+    Hit(&'a V),
+    /// Absent, or expired (the expired value is returned for the caller to drop).
+    Miss(Option<V>),
+}
+
+/// Least-recently-used cache keyed by bytes, with an optional default TTL.
+pub struct LruTtlCache<V> {
+    map: LinkedHashMap<Box<[u8]>, Entry<V>>,
+    max_size: usize,
+    default_ttl: Option<Nanos>,
+    stats: CacheStats,
+}
+
+impl<V> LruTtlCache<V> {
+    /// `max_size == 0` means unbounded.
+    pub fn new(max_size: usize, default_ttl: Option<Nanos>) -> Self {
+        Self {
+            map: LinkedHashMap::new(),
+            max_size,
+            default_ttl,
+            stats: CacheStats::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn max_size(&self) -> usize {
+        self.max_size
+    }
+
+    pub fn default_ttl(&self) -> Option<Nanos> {
+        self.default_ttl
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        self.stats
+    }
+
+    /// Look `key` up, counting a hit or a miss; a hit becomes the most recently used.
+    pub fn get(&mut self, key: &[u8], now: Nanos) -> Lookup<'_, V> {
+        match self.map.get(key) {
+            None => {
+                self.stats.misses += 1;
+                Lookup::Miss(None)
+            }
+            Some(entry) if entry.expired(now) => {
+                self.stats.misses += 1;
+                self.stats.expirations += 1;
+                let entry = self.map.remove(key).expect("present");
+                Lookup::Miss(Some(entry.value))
+            }
+            Some(_) => {
+                self.stats.hits += 1;
+                self.map.to_back(key);
+                Lookup::Hit(&self.map.get(key).expect("present").value)
+            }
+        }
+    }
+
+    /// Like [`get`](Self::get) for a hit; a miss is not counted and changes nothing,
+    /// for a caller that will look the key up again on its slow path.
+    pub fn get_if_hit(&mut self, key: &[u8], now: Nanos) -> Option<&V> {
+        match self.map.get(key) {
+            Some(entry) if !entry.expired(now) => {
+                self.stats.hits += 1;
+                self.map.to_back(key);
+                self.map.get(key).map(|e| &e.value)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `key` holds a live value (no counters, no reordering).
+    pub fn contains(&self, key: &[u8], now: Nanos) -> bool {
+        matches!(self.map.get(key), Some(e) if !e.expired(now))
+    }
+
+    /// Insert or replace. `ttl` overrides the default (`Some(None)` = never expires).
+    /// Returns the values that left the cache (the replaced one, evictions).
+    pub fn insert(
+        &mut self,
+        key: &[u8],
+        value: V,
+        ttl: Option<Option<Nanos>>,
+        now: Nanos,
+    ) -> Vec<V> {
+        let ttl = ttl.unwrap_or(self.default_ttl);
+        let entry = Entry {
+            value,
+            expires_at: ttl.map(|t| now.saturating_add(t)),
+        };
+        let mut gone = Vec::new();
+        if let Some(old) = self.map.remove(key) {
+            gone.push(old.value);
+        }
+        self.map.insert(key.into(), entry);
+        self.stats.inserts += 1;
+        if self.max_size > 0 && self.map.len() > self.max_size {
+            // Expired entries go first, then the least recently used.
+            gone.extend(self.purge_expired(now));
+            while self.map.len() > self.max_size {
+                let (_, old) = self.map.pop_front().expect("non-empty");
+                self.stats.evictions += 1;
+                gone.push(old.value);
+            }
+        }
+        gone
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<V> {
+        self.map.remove(key).map(|e| e.value)
+    }
+
+    /// Drop every expired entry; returns their values.
+    pub fn purge_expired(&mut self, now: Nanos) -> Vec<V> {
+        if self.default_ttl.is_none() && self.map.values().all(|e| e.expires_at.is_none()) {
+            return Vec::new();
+        }
+        let expired: Vec<Box<[u8]>> = self
+            .map
+            .iter()
+            .filter(|(_, e)| e.expired(now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        self.stats.expirations += expired.len() as u64;
+        expired
+            .iter()
+            .filter_map(|k| self.map.remove(k).map(|e| e.value))
+            .collect()
+    }
+
+    /// Empty the cache (counters are kept; see [`reset_stats`](Self::reset_stats)).
+    pub fn clear(&mut self) -> Vec<V> {
+        self.map.drain().map(|(_, e)| e.value).collect()
+    }
+
+    pub fn reset_stats(&mut self) {
+        self.stats = CacheStats::default();
+    }
+
+    /// Keys from least to most recently used.
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.map.keys().map(|k| &**k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit<V: Clone>(c: &mut LruTtlCache<V>, k: &[u8], now: Nanos) -> Option<V> {
+        match c.get(k, now) {
+            Lookup::Hit(v) => Some(v.clone()),
+            Lookup::Miss(_) => None,
+        }
+    }
+
+    #[test]
+    fn evicts_least_recently_used() {
+        let mut c = LruTtlCache::new(2, None);
+        c.insert(b"a", 1, None, 0);
+        c.insert(b"b", 2, None, 0);
+        assert_eq!(hit(&mut c, b"a", 0), Some(1)); // a is now most recent
+        let gone = c.insert(b"c", 3, None, 0);
+        assert_eq!(gone, vec![2]);
+        assert_eq!(hit(&mut c, b"b", 0), None);
+        assert_eq!(c.keys().collect::<Vec<_>>(), vec![&b"a"[..], &b"c"[..]]);
+        let s = c.stats();
+        assert_eq!((s.hits, s.misses, s.inserts, s.evictions), (1, 1, 3, 1));
+    }
+
+    #[test]
+    fn ttl_expires_on_read_and_per_entry_override() {
+        let mut c = LruTtlCache::new(0, Some(10));
+        c.insert(b"a", 1, None, 0);
+        c.insert(b"forever", 2, Some(None), 0);
+        c.insert(b"short", 3, Some(Some(1)), 0);
+        assert_eq!(hit(&mut c, b"a", 9), Some(1));
+        assert!(!c.contains(b"short", 1));
+        assert_eq!(hit(&mut c, b"a", 10), None);
+        assert_eq!(hit(&mut c, b"forever", u64::MAX - 1), Some(2));
+        assert_eq!(c.purge_expired(20), vec![3]);
+        assert_eq!(c.stats().expirations, 2);
+        assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn get_if_hit_counts_only_hits() {
+        let mut c = LruTtlCache::new(0, Some(5));
+        c.insert(b"a", 1, None, 0);
+        assert_eq!(c.get_if_hit(b"a", 1), Some(&1));
+        assert_eq!(c.get_if_hit(b"b", 1), None);
+        assert_eq!(c.get_if_hit(b"a", 5), None);
+        assert_eq!(c.len(), 1); // the expired entry is left for get() to count
+        let s = c.stats();
+        assert_eq!((s.hits, s.misses, s.expirations), (1, 0, 0));
+    }
+
+    #[test]
+    fn replacing_returns_old_value_and_keeps_size() {
+        let mut c = LruTtlCache::new(1, None);
+        assert!(c.insert(b"k", 1, None, 0).is_empty());
+        assert_eq!(c.insert(b"k", 2, None, 0), vec![1]);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c.stats().evictions, 0);
+    }
+
+    #[test]
+    fn full_cache_drops_expired_before_live_entries() {
+        let mut c = LruTtlCache::new(2, None);
+        c.insert(b"live", 1, None, 0);
+        c.insert(b"stale", 2, Some(Some(5)), 0);
+        let gone = c.insert(b"new", 3, None, 10);
+        assert_eq!(gone, vec![2]);
+        assert!(c.contains(b"live", 10) && c.contains(b"new", 10));
+    }
+
+    #[test]
+    fn clear_and_manual_clock() {
+        let clock = ManualClock::default();
+        let mut c = LruTtlCache::new(0, Some(100));
+        c.insert(b"a", 1, None, clock.now());
+        clock.advance(100);
+        assert!(!c.contains(b"a", clock.now()));
+        assert_eq!(c.clear(), vec![1]);
+        assert!(c.is_empty());
+        clock.set(5);
+        assert_eq!(clock.now(), 5);
+    }
+}

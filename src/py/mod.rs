@@ -1,0 +1,3 @@
+//! PyO3 glue: the only place where the domain modules meet Python.
+
+pub mod cache;
