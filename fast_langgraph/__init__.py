@@ -8,11 +8,29 @@ only when first used.
 
 from fast_langgraph._version import __version__
 
-__all__ = ["__version__", "patch", "unpatch", "patch_status", "cached", "LruCache", "ManualClock", "make_key"]
+__all__ = [
+    "__version__",
+    "patch",
+    "unpatch",
+    "patch_status",
+    "cached",
+    "LruCache",
+    "ManualClock",
+    "make_key",
+    "RustLLMCache",
+    "RustNodeCache",
+]
 
 # Loaded on first use: importing fast_langgraph must not load the Rust core
 # (the autoload imports this package in every process that imports LangGraph).
-_LAZY = {"cached": "fast_langgraph.cache", "LruCache": "fast_langgraph.cache", "ManualClock": "fast_langgraph.cache", "make_key": "fast_langgraph.cache"}
+_LAZY = {
+    "cached": "fast_langgraph.cache",
+    "LruCache": "fast_langgraph.cache",
+    "ManualClock": "fast_langgraph.cache",
+    "make_key": "fast_langgraph.cache",
+    "RustLLMCache": "fast_langgraph.llm_cache",
+    "RustNodeCache": "fast_langgraph.node_cache",
+}
 
 
 def __getattr__(name):

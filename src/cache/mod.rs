@@ -200,6 +200,20 @@ impl<V> LruTtlCache<V> {
         self.map.remove(key).map(|e| e.value)
     }
 
+    /// Remove every key starting with `prefix` (a scan: O(len)); returns their values.
+    pub fn remove_prefix(&mut self, prefix: &[u8]) -> Vec<V> {
+        let doomed: Vec<Box<[u8]>> = self
+            .map
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect();
+        doomed
+            .iter()
+            .filter_map(|k| self.map.remove(k).map(|e| e.value))
+            .collect()
+    }
+
     /// Drop every expired entry; returns their values.
     pub fn purge_expired(&mut self, now: Nanos) -> Vec<V> {
         if self.default_ttl.is_none() && self.map.values().all(|e| e.expires_at.is_none()) {
@@ -271,6 +285,18 @@ mod tests {
         assert_eq!(c.purge_expired(20), vec![3]);
         assert_eq!(c.stats().expirations, 2);
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn remove_prefix_only_touches_matching_keys() {
+        let mut c = LruTtlCache::new(0, None);
+        c.insert(b"ns1:a", 1, None, 0);
+        c.insert(b"ns1:b", 2, None, 0);
+        c.insert(b"ns2:a", 3, None, 0);
+        let mut gone = c.remove_prefix(b"ns1:");
+        gone.sort();
+        assert_eq!(gone, vec![1, 2]);
+        assert_eq!(c.keys().collect::<Vec<_>>(), vec![&b"ns2:a"[..]]);
     }
 
     #[test]

@@ -189,6 +189,12 @@ impl LruCache {
         Ok(gone.is_some())
     }
 
+    /// Remove every key that starts with `prefix` (bytes); returns how many.
+    fn delete_prefix(&self, prefix: &[u8]) -> usize {
+        let gone = self.inner.lock().remove_prefix(prefix);
+        gone.len()
+    }
+
     /// Drop every entry (statistics are kept unless `reset_stats`).
     #[pyo3(signature = (*, reset_stats=false))]
     fn clear(&self, reset_stats: bool) {
