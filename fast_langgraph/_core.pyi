@@ -1,6 +1,6 @@
 """Type stubs for the Rust core, ``fast_langgraph._core``."""
 
-from typing import Any, Callable, Optional, Sequence, Tuple, TypedDict, final
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, TypedDict, final
 
 class _BuildInfo(TypedDict):
     version: str
@@ -64,6 +64,7 @@ class CachedFunction:
         defaults: Sequence[Any],
         missing: Any,
         slow: Callable[..., Any],
+        miss: Callable[[bytes, Any, Tuple[Any, ...], Dict[str, Any]], Any],
     ) -> CachedFunction: ...
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
     def __get__(self, instance: Any, owner: Any = None, /) -> Any: ...

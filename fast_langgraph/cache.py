@@ -57,12 +57,13 @@ class CacheInfo(NamedTuple):
 
 
 class _Flight:
-    """One call in progress for a key; its followers wait on ``done``."""
+    """One call in progress for a key. The event that followers wait on is made
+    only when a follower shows up (an Event costs more than the rest of a miss)."""
 
-    __slots__ = ("done", "ok", "value", "owner")
+    __slots__ = ("event", "ok", "value", "owner")
 
     def __init__(self) -> None:
-        self.done = threading.Event()
+        self.event: Optional[threading.Event] = None
         self.ok = False
         self.value: Any = None
         self.owner = threading.get_ident()
@@ -166,9 +167,7 @@ def cached(
             wrapper: Any = async_wrapper
         else:
 
-            @functools.wraps(func)
-            def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-                k, pins = build_key(args, kwargs)
+            def call_once(k: bytes, pins: Any, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
                 while True:
                     found, value = cache.lookup(k)
                     if found:
@@ -178,10 +177,13 @@ def cached(
                         leader = flight is None
                         if flight is None:
                             flights[k] = flight = _Flight()
+                        elif flight.owner != threading.get_ident() and flight.event is None:
+                            flight.event = threading.Event()
+                        event = flight.event
                     if not leader:
-                        if flight.owner == threading.get_ident():
+                        if event is None:
                             return func(*args, **kwargs)  # recursion on the same key
-                        flight.done.wait()
+                        event.wait()
                         if flight.ok:
                             return flight.value
                         continue  # the leader raised: try ourselves
@@ -193,11 +195,18 @@ def cached(
                     finally:
                         with flights_lock:
                             flights.pop(k, None)
-                        flight.done.set()
+                            event = flight.event
+                        if event is not None:
+                            event.set()
+
+            @functools.wraps(func)
+            def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+                k, pins = build_key(args, kwargs)
+                return call_once(k, pins, args, kwargs)
 
             wrapper = sync_wrapper
             if build_key.custom is None and build_key.positional_names is not None:
-                # Hits on positional calls never enter Python (see CachedFunction).
+                # Hits on simply-bound calls never enter Python (see CachedFunction).
                 wrapper = CachedFunction(
                     cache,
                     len(build_key.positional_names),
@@ -205,6 +214,7 @@ def cached(
                     list(build_key.defaults),
                     inspect.Parameter.empty,
                     sync_wrapper,
+                    call_once,
                 )
                 functools.update_wrapper(wrapper, func)
 

@@ -565,7 +565,7 @@ impl CachedFunction {
         py: Python<'py>,
         args: &Bound<'py, PyTuple>,
         kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> Option<Vec<u8>> {
+    ) -> Option<KeyWriter<'py>> {
         let n = self.n_params?;
         if args.len() > n {
             return None;
@@ -589,7 +589,7 @@ impl CachedFunction {
             for default in rest {
                 writer.write(default.bind(py), 1).ok()?;
             }
-            return Some(writer.out);
+            return Some(writer);
         }
         let mut bound: Vec<Option<Bound<'py, PyAny>>> = args.iter().map(Some).collect();
         bound.resize(n, None);
@@ -612,7 +612,7 @@ impl CachedFunction {
             };
             writer.write(&value, 1).ok()?;
         }
-        Some(writer.out)
+        Some(writer)
     }
 }
 
@@ -620,8 +620,9 @@ impl CachedFunction {
 ///
 /// A call that binds simply (arguments naming positional-or-keyword parameters,
 /// missing ones taking their defaults) builds the same key as the Python path and
-/// returns a cached value without entering Python. Anything else, and every miss,
-/// goes to `slow`: the Python wrapper that binds, calls once per key and stores.
+/// returns a cached value without entering Python; on a miss it passes the key to
+/// `miss(key, pins, args, kwargs)`. Other calls go to `slow(*args, **kwargs)`, the
+/// Python wrapper that binds them itself. Both call the function once per key.
 #[pyclass(frozen, dict, module = "fast_langgraph._core")]
 pub struct CachedFunction {
     cache: Py<LruCache>,
@@ -632,6 +633,7 @@ pub struct CachedFunction {
     defaults: Vec<Py<PyAny>>,
     missing: Py<PyAny>,
     slow: Py<PyAny>,
+    miss: Py<PyAny>,
 }
 
 #[pymethods]
@@ -644,6 +646,7 @@ impl CachedFunction {
         defaults: Vec<Py<PyAny>>,
         missing: Py<PyAny>,
         slow: Py<PyAny>,
+        miss: Py<PyAny>,
     ) -> Self {
         Self {
             cache,
@@ -652,6 +655,7 @@ impl CachedFunction {
             defaults,
             missing,
             slow,
+            miss,
         }
     }
 
@@ -662,14 +666,30 @@ impl CachedFunction {
         args: &Bound<'py, PyTuple>,
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
-        if let Some(key) = self.fast_key(py, args, kwargs) {
-            let cache = self.cache.get();
-            let now = cache.now();
-            if let Some(slot) = cache.inner.lock().get_if_hit(&key, now) {
-                return Ok(slot.value.clone_ref(py));
-            }
+        let Some(writer) = self.fast_key(py, args, kwargs) else {
+            return Ok(self.slow.bind(py).call(args, kwargs)?.unbind());
+        };
+        let cache = self.cache.get();
+        let now = cache.now();
+        if let Some(slot) = cache.inner.lock().get_if_hit(&writer.out, now) {
+            return Ok(slot.value.clone_ref(py));
         }
-        Ok(self.slow.bind(py).call(args, kwargs)?.unbind())
+        // A miss: hand the key we built to Python, which calls the function once per key.
+        let key = PyBytes::new(py, &writer.out);
+        let pins = if writer.pins.is_empty() {
+            py.None()
+        } else {
+            PyTuple::new(py, writer.pins)?.into_any().unbind()
+        };
+        let kwargs = match kwargs {
+            Some(k) => k.clone(),
+            None => PyDict::new(py),
+        };
+        Ok(self
+            .miss
+            .bind(py)
+            .call1((key, pins, args, kwargs))?
+            .unbind())
     }
 
     /// Bind like a function when used as a method.
