@@ -30,6 +30,12 @@ def test_package_is_typed():
 
 def test_package_type_checks():
     pytest.importorskip("mypy")
+    from importlib.metadata import version
+
+    from fast_langgraph.patches._spec import version_in_range
+
+    if not version_in_range(version("langgraph"), ">=1.2"):
+        pytest.skip("type-checked against the newest LangGraph line only (older lines ship other annotations)")
     proc = subprocess.run(
         [sys.executable, "-m", "mypy", "-p", "fast_langgraph", "--ignore-missing-imports", "--no-incremental"],
         capture_output=True,
