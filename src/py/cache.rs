@@ -297,6 +297,14 @@ fn qualified_name(ty: &Bound<'_, PyType>) -> PyResult<String> {
 }
 
 impl<'py> KeyWriter<'py> {
+    fn new(py: Python<'py>) -> Self {
+        Self {
+            py,
+            out: Vec::with_capacity(64),
+            pins: Vec::new(),
+        }
+    }
+
     fn len(&mut self, n: usize) {
         self.out.extend_from_slice(&(n as u32).to_le_bytes());
     }
@@ -314,11 +322,7 @@ impl<'py> KeyWriter<'py> {
     {
         let mut encoded = Vec::new();
         for group in items {
-            let mut sub = KeyWriter {
-                py: self.py,
-                out: Vec::new(),
-                pins: Vec::new(),
-            };
+            let mut sub = KeyWriter::new(self.py);
             for item in group? {
                 sub.write(&item, 1)?;
             }
@@ -543,11 +547,7 @@ pub fn make_key<'py>(
     py: Python<'py>,
     obj: &Bound<'py, PyAny>,
 ) -> PyResult<(Bound<'py, PyBytes>, Py<PyAny>)> {
-    let mut writer = KeyWriter {
-        py,
-        out: Vec::with_capacity(64),
-        pins: Vec::new(),
-    };
+    let mut writer = KeyWriter::new(py);
     writer.write(obj, 0)?;
     let pins = if writer.pins.is_empty() {
         py.None()
@@ -570,11 +570,7 @@ impl CachedFunction {
         if args.len() > n {
             return None;
         }
-        let mut writer = KeyWriter {
-            py,
-            out: Vec::with_capacity(32),
-            pins: Vec::new(),
-        };
+        let mut writer = KeyWriter::new(py);
         writer.out.push(b't');
         writer.len(n);
         if kwargs.is_none_or(|k| k.is_empty()) {
