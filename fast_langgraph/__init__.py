@@ -19,6 +19,9 @@ __all__ = [
     "make_key",
     "RustLLMCache",
     "RustNodeCache",
+    "RedisStore",
+    "RedisLLMCache",
+    "RedisNodeCache",
 ]
 
 # Loaded on first use: importing fast_langgraph must not load the Rust core
@@ -30,6 +33,9 @@ _LAZY = {
     "make_key": "fast_langgraph.cache",
     "RustLLMCache": "fast_langgraph.llm_cache",
     "RustNodeCache": "fast_langgraph.node_cache",
+    "RedisStore": "fast_langgraph.redis_cache",  # needs redis-py: pip install "fast-langgraph[redis]"
+    "RedisLLMCache": "fast_langgraph.redis_cache",
+    "RedisNodeCache": "fast_langgraph.redis_cache",
 }
 
 

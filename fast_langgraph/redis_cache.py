@@ -17,10 +17,11 @@ What you can rely on:
   when Redis hangs (a stopped process, a black-holed network) or is down. The time is
   split between the waits a call can make (connect, one request/reply, and the
   handshake commands a fresh connection needs for a password or a ``db``), each a
-  socket timeout; redis-py's retries are off. ``clear`` makes one request per
-  thousand keys scanned: each is bounded, and the first one that fails stops it.
-  Host names are resolved by the system resolver, outside the deadline: use an
-  address, or a name it answers at once.
+  socket timeout; redis-py's retries are off. What is bounded is each wait, so a
+  multi-megabyte value trickling through a slow but live network can take longer.
+  ``clear`` makes a SCAN and an UNLINK per thousand keys scanned: each is bounded,
+  and the first that fails stops it. Host names are resolved by the system resolver,
+  outside the deadline: use an address, or a name it answers at once.
 * **Degradation, not exceptions.** If Redis fails, a read is a miss and a write or
   clear does nothing; one warning goes to the ``fast_langgraph`` logger per outage
   (not per call), and an info line when Redis is back. For ``backoff`` seconds
@@ -34,6 +35,8 @@ What you can rely on:
   are ``<prefix>llm:`` and a SHA-256 of the prompt and model parameters.
 * **Values** that do not decode (corrupted, written by something else, or by an
   incompatible version) are misses, never exceptions; the next write replaces them.
+  A node value the ``serde`` cannot serialize raises, as with ``InMemoryCache``; an
+  LLM response LangChain's ``dumps`` cannot serialize is not cached.
 * Thread-safe: redis-py's connection pool, and a lock around this module's state.
   The async methods run the same bounded call inline (as LangGraph's own
   ``RedisCache`` does), so at most ``timeout`` is spent on the event loop.
@@ -109,9 +112,12 @@ class RedisStore:
         backoff: float = 1.0,
         **connection_kwargs: Any,
     ) -> None:
-        import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
+        try:
+            import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+        except ImportError as exc:
+            raise ImportError("the Redis caches need redis-py: pip install 'fast-langgraph[redis]' (or redis)") from exc
 
         owned = sorted(set(connection_kwargs) & set(_OWN_SETTINGS))
         if owned:
@@ -156,16 +162,19 @@ class RedisStore:
     def _call(self, op: Callable[[], T], default: T, what: str) -> T:
         if self._failing:
             if time.monotonic() < self._retry_at or not self._probe.acquire(blocking=False):
-                self.skipped += 1
-                return default
+                return self._skip(default)
             try:
                 if self._failing and time.monotonic() < self._retry_at:  # a probe just failed
-                    self.skipped += 1
-                    return default
+                    return self._skip(default)
                 return self._attempt(op, default, what)
             finally:
                 self._probe.release()
         return self._attempt(op, default, what)
+
+    def _skip(self, default: T) -> T:
+        with self._lock:
+            self.skipped += 1
+        return default
 
     def _attempt(self, op: Callable[[], T], default: T, what: str) -> T:
         try:
@@ -185,9 +194,9 @@ class RedisStore:
             self._failing = True
         if first:
             log.warning(
-                "fast_langgraph: Redis cache at %s failed (%s: %s during %s); cache reads are misses and "
+                "fast_langgraph: Redis cache at %s failed during %s (%s: %s); cache reads are misses and "
                 "writes are skipped until it answers again (retried every %gs)",
-                self._where, type(exc).__name__, exc, what, self.backoff,
+                self._where, what, type(exc).__name__, exc, self.backoff,
             )
         else:
             log.debug("fast_langgraph: Redis cache at %s still failing (%s: %s)", self._where, type(exc).__name__, exc)
@@ -210,42 +219,53 @@ class RedisStore:
         keys = list(keys)
         if not keys:
             return {}
-        prefix = self.prefix
+        full = [self.prefix + k for k in keys]  # a wrong argument raises here, not as a Redis failure
 
         def op() -> Dict[bytes, bytes]:
-            values = self._client.mget([prefix + k for k in keys])
+            values = self._client.mget(full)
             return {k: v for k, v in zip(keys, values) if v is not None}
 
         return self._call(op, {}, "MGET")
 
     def set_many(self, items: Mapping[bytes, Tuple[bytes, Optional[float]]]) -> bool:
-        """Store ``{key: (value, ttl seconds or None)}`` in one pipeline; False if Redis failed."""
-        if not items:
+        """Store ``{key: (value, ttl seconds or None)}`` in one pipeline; False if Redis failed.
+
+        A ``ttl`` of 0 or less removes the key (the value would already be expired).
+        """
+        writes: List[Tuple[bytes, bytes, Optional[int]]] = []
+        for key, (value, ttl) in items.items():
+            if not isinstance(value, (bytes, bytearray, memoryview)):
+                raise TypeError("RedisStore values are bytes, not %s" % type(value).__name__)
+            millis = None if ttl is None else (math.ceil(ttl * 1000) if ttl > 0 else 0)
+            writes.append((self.prefix + key, bytes(value), millis))
+        if not writes:
             return True
-        prefix = self.prefix
 
         def op() -> bool:
             pipe = self._client.pipeline(transaction=False)
-            for key, (value, ttl) in items.items():
-                if ttl is None:
-                    pipe.set(prefix + key, value)
-                elif ttl > 0:
-                    pipe.set(prefix + key, value, px=max(1, math.ceil(ttl * 1000)))
+            for key, value, millis in writes:
+                if millis is None:
+                    pipe.set(key, value)
+                elif millis > 0:
+                    pipe.set(key, value, px=millis)
                 else:
-                    pipe.unlink(prefix + key)  # already expired
+                    pipe.unlink(key)
             pipe.execute()
             return True
 
         return self._call(op, False, "SET")
 
     def delete(self, keys: Iterable[bytes]) -> int:
-        """Remove ``keys``; how many existed (0 if Redis failed)."""
+        """Remove ``keys`` (one round trip); how many existed (0 if Redis failed)."""
         full = [self.prefix + k for k in keys]
         if not full:
             return 0
 
         def op() -> int:
-            return sum(int(self._client.unlink(*full[i : i + _SCAN_COUNT])) for i in range(0, len(full), _SCAN_COUNT))
+            pipe = self._client.pipeline(transaction=False)
+            for i in range(0, len(full), _SCAN_COUNT):
+                pipe.unlink(*full[i : i + _SCAN_COUNT])
+            return sum(int(n) for n in pipe.execute())
 
         return self._call(op, 0, "UNLINK")
 

@@ -20,10 +20,9 @@ BINARY_ENV = "REDIS_SERVER"  # path of redis-server, if not on PATH
 
 
 def redis_server_binary() -> Optional[str]:
-    return os.environ.get(BINARY_ENV) or shutil.which("redis-server") or next(
-        (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server", "/usr/local/bin/redis-server") if os.access(p, os.X_OK)),
-        None,
-    )
+    explicit = os.environ.get(BINARY_ENV)
+    candidates = [explicit] if explicit else [shutil.which("redis-server"), "/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+    return next((p for p in candidates if p and os.access(p, os.X_OK)), None)
 
 
 def free_port() -> int:

@@ -118,6 +118,12 @@ def test_store_settings_are_checked():
     store = RedisStore("redis://127.0.0.1:1/0", timeout=0.3)
     with pytest.raises(TypeError, match="either"):
         RedisNodeCache(store, prefix="x:")
+    # A wrong argument is the caller's error, raised before Redis is involved: not an outage.
+    with pytest.raises(TypeError, match="bytes"):
+        store.set_many({b"k": ("text", None)})
+    with pytest.raises(TypeError):
+        store.get_many(["text key"])
+    assert store.available and store.failures == 0
     # A password and a db add AUTH and SELECT to a fresh connection: the deadline is split 4 ways.
     assert RedisStore("redis://:secret@127.0.0.1:1/3").waits == 4
 
