@@ -101,6 +101,27 @@ def tool_node_results():
     return [(m.tool_call_id, m.content) for m in out["messages"][1:]]
 
 
+class CachedState(TypedDict):
+    x: int
+    log: Annotated[List[str], operator.add]
+
+
+def cached_node_graph(cache, calls, ttl=None):
+    """One node with a CachePolicy; ``calls`` records each real execution (LangGraph >= 0.4)."""
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.types import CachePolicy
+
+    def expensive(state):
+        calls.append(state["x"])
+        return {"log": ["computed %d" % state["x"]]}
+
+    builder = StateGraph(CachedState)
+    builder.add_node("expensive", expensive, cache_policy=CachePolicy(ttl=ttl))
+    builder.add_edge(START, "expensive")
+    builder.add_edge("expensive", END)
+    return builder.compile(cache=cache)
+
+
 def _norm(out):
     return {"log": sorted(out["log"]), "total": out["total"]}
 

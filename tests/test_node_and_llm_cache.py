@@ -1,12 +1,11 @@
 """RustNodeCache inside real LangGraph graphs, and RustLLMCache through LangChain."""
 
 import asyncio
-import operator
-from typing import Annotated, List, TypedDict
 
 import pytest
 
 from fast_langgraph.cache import ManualClock
+from graphs import cached_node_graph
 
 try:
     from langgraph.types import CachePolicy  # noqa: F401  (node caching: LangGraph >= 0.4)
@@ -18,31 +17,13 @@ except ImportError:
 needs_node_cache = pytest.mark.skipif(RustNodeCache is None, reason="node caching needs LangGraph >= 0.4")
 
 
-class State(TypedDict):
-    x: int
-    log: Annotated[List[str], operator.add]
-
-
-def build(cache, calls, ttl=None):
-    from langgraph.graph import END, START, StateGraph
-    from langgraph.types import CachePolicy
-
-    def expensive(state):
-        calls.append(state["x"])
-        return {"log": ["computed %d" % state["x"]]}
-
-    builder = StateGraph(State)
-    builder.add_node("expensive", expensive, cache_policy=CachePolicy(ttl=ttl))
-    builder.add_edge(START, "expensive")
-    builder.add_edge("expensive", END)
-    return builder.compile(cache=cache)
 
 
 @needs_node_cache
 def test_graph_nodes_hit_the_cache():
     calls = []
     cache = RustNodeCache(max_size=100)
-    graph = build(cache, calls)
+    graph = cached_node_graph(cache, calls)
     first = graph.invoke({"x": 1, "log": []})
     second = graph.invoke({"x": 1, "log": []})
     third = graph.invoke({"x": 2, "log": []})
@@ -59,7 +40,7 @@ def test_graph_nodes_hit_the_cache():
 def test_ttl_expiry_in_a_graph():
     calls = []
     clock = ManualClock()
-    graph = build(RustNodeCache(clock=clock), calls, ttl=10)
+    graph = cached_node_graph(RustNodeCache(clock=clock), calls, ttl=10)
     graph.invoke({"x": 1, "log": []})
     clock.advance(9)
     graph.invoke({"x": 1, "log": []})
@@ -71,7 +52,7 @@ def test_ttl_expiry_in_a_graph():
 @needs_node_cache
 def test_async_graph_uses_the_cache():
     calls = []
-    graph = build(RustNodeCache(), calls)
+    graph = cached_node_graph(RustNodeCache(), calls)
 
     async def main():
         await graph.ainvoke({"x": 3, "log": []})

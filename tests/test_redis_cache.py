@@ -6,12 +6,10 @@ one per module and keep to their own key prefix.
 
 import asyncio
 import logging
-import operator
 import os
 import threading
 import time
 import uuid
-from typing import Annotated, List, TypedDict
 
 import pytest
 
@@ -31,6 +29,7 @@ if _missing:
     pytest.skip(_reason, allow_module_level=True)
 
 from fast_langgraph.redis_cache import RedisLLMCache, RedisNodeCache, RedisStore, escape_glob  # noqa: E402
+from graphs import cached_node_graph  # noqa: E402
 
 TIMEOUT = 0.25  # the deadline given to every store in the failure tests
 SLACK = 0.2  # scheduling noise on a loaded CI machine (pytest -n auto)
@@ -208,31 +207,13 @@ def test_corrupted_node_values_are_misses(server, raw, prefix):
     assert cache.get(keys[:1]) == {keys[0]: "again"}
 
 
-class State(TypedDict):
-    x: int
-    log: Annotated[List[str], operator.add]
-
-
-def build(cache, calls, ttl=None):
-    from langgraph.graph import END, START, StateGraph
-    from langgraph.types import CachePolicy
-
-    def expensive(state):
-        calls.append(state["x"])
-        return {"log": ["computed %d" % state["x"]]}
-
-    builder = StateGraph(State)
-    builder.add_node("expensive", expensive, cache_policy=CachePolicy(ttl=ttl))
-    builder.add_edge(START, "expensive")
-    builder.add_edge("expensive", END)
-    return builder.compile(cache=cache)
 
 
 def test_graph_nodes_share_the_cache_across_workers(server, raw, prefix):
     pytest.importorskip("langgraph.types", reason="node caching needs LangGraph >= 0.4")
     calls = []
-    worker1 = build(RedisNodeCache(server.url, prefix=prefix), calls)
-    worker2 = build(RedisNodeCache(server.url, prefix=prefix), calls)  # another pool, as another process
+    worker1 = cached_node_graph(RedisNodeCache(server.url, prefix=prefix), calls)
+    worker2 = cached_node_graph(RedisNodeCache(server.url, prefix=prefix), calls)  # another pool, as another process
     first = worker1.invoke({"x": 1, "log": []})
     second = worker2.invoke({"x": 1, "log": []})
     third = worker2.invoke({"x": 2, "log": []})
@@ -250,7 +231,7 @@ def test_graph_nodes_share_the_cache_across_workers(server, raw, prefix):
 def test_graph_cache_policy_ttl(server, raw, prefix):
     pytest.importorskip("langgraph.types", reason="node caching needs LangGraph >= 0.4")
     calls = []
-    graph = build(RedisNodeCache(server.url, prefix=prefix), calls, ttl=1)
+    graph = cached_node_graph(RedisNodeCache(server.url, prefix=prefix), calls, ttl=1)
     graph.invoke({"x": 1, "log": []})
     graph.invoke({"x": 1, "log": []})
     assert calls == [1]
