@@ -65,6 +65,7 @@ struct Types {
     send: Option<Py<PyType>>,
     send_protocol: Option<Py<PyAny>>,
     delta_snapshot: Option<Py<PyType>>,
+    utf8_in_place: bool,
 }
 
 static TYPES: PyOnceLock<Types> = PyOnceLock::new();
@@ -149,6 +150,7 @@ impl Types {
                 "langgraph.checkpoint.serde.types",
                 "_DeltaSnapshot",
             ),
+            utf8_in_place: py.version_info() >= (3, 10),
         })
     }
 }
@@ -197,8 +199,19 @@ struct Encoder<'a, 'py> {
     types: &'a Types,
     default: Option<&'a Bound<'py, PyAny>>,
     langgraph_default: bool,
+    /// Python >= 3.10: `PyUnicode_AsUTF8AndSize` is in the stable ABI there.
+    utf8_in_place: bool,
     ext_levels: u32,
     out: Writer,
+}
+
+extern "C" {
+    // Declared here because pyo3-ffi hides it from abi3-py39 builds; only called
+    // on Python >= 3.10, where it is part of the stable ABI.
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut ffi::PyObject,
+        size: *mut ffi::Py_ssize_t,
+    ) -> *const std::os::raw::c_char;
 }
 
 #[inline]
@@ -302,9 +315,32 @@ impl<'a, 'py> Encoder<'a, 'py> {
     }
 
     fn string(&mut self, s: &Bound<'py, PyString>, replace: bool) -> Result<()> {
+        if self.utf8_in_place {
+            let mut size: ffi::Py_ssize_t = 0;
+            // Stable ABI from 3.10 (checked at the call site): the UTF-8 buffer is
+            // cached on the str (for ASCII it is the str's own data), no copy.
+            let data = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size) };
+            if !data.is_null() {
+                let utf8 = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), size as usize) };
+                return Ok(self.out.write_str(utf8)?);
+            }
+            // Lone surrogates: UnicodeEncodeError.
+            PyErr::take(self.py);
+            return self.surrogates(s, replace);
+        }
         match s.to_cow() {
             Ok(text) => Ok(self.out.write_str(text.as_bytes())?),
-            Err(_) if replace => {
+            Err(_) => self.surrogates(s, replace),
+        }
+    }
+
+    #[cold]
+    fn surrogates(&mut self, s: &Bound<'py, PyString>, replace: bool) -> Result<()> {
+        if !replace {
+            return Err(Fail::Message("string contains surrogates".to_owned()));
+        }
+        {
+            {
                 let raw = s
                     .call_method1(intern!(self.py, "encode"), ("utf-8", "surrogatepass"))
                     .map_err(|e| self.py_fail(e))?;
@@ -313,7 +349,6 @@ impl<'a, 'py> Encoder<'a, 'py> {
                     .map_err(|e| Fail::Message(e.to_string()))?;
                 Ok(self.out.write_str(&replace_surrogates(raw.as_bytes()))?)
             }
-            Err(_) => Err(Fail::Message("string contains surrogates".to_owned())),
         }
     }
 
@@ -722,6 +757,11 @@ impl<'a, 'py> Encoder<'a, 'py> {
         write: impl FnOnce(&mut Self, &mut Limits) -> Result<()>,
     ) -> Result<bool> {
         let mark = self.out.begin_ext(code)?;
+        // LangGraph spends two Python frames per nested ext (`_msgpack_default` and
+        // `_msgpack_enc`): charge them to Python's recursion budget, so that deep
+        // nesting fails (RecursionError, raised as MsgpackEncodeError) where it fails
+        // unpatched, give or take a few levels.
+        let guard = RecursionGuard::enter(2).ok_or(EncodeError::DepthLimit)?;
         self.ext_levels += 1;
         let mut lim = Limits::default();
         let res = match items {
@@ -733,6 +773,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
             None => write(self, &mut lim),
         };
         self.ext_levels -= 1;
+        drop(guard);
         res?;
         self.out.end_ext(mark)?;
         Ok(true)
@@ -779,6 +820,32 @@ impl<'a, 'py> Encoder<'a, 'py> {
     }
 }
 
+/// Charges `n` levels to Python's recursion budget until dropped.
+struct RecursionGuard(u32);
+
+impl RecursionGuard {
+    fn enter(n: u32) -> Option<Self> {
+        let mut guard = RecursionGuard(0);
+        for _ in 0..n {
+            if unsafe { ffi::Py_EnterRecursiveCall(c" while encoding msgpack".as_ptr()) } != 0 {
+                // The RecursionError is reported as a MsgpackEncodeError instead.
+                unsafe { ffi::PyErr_Clear() };
+                return None; // `guard` leaves what it entered
+            }
+            guard.0 += 1;
+        }
+        Some(guard)
+    }
+}
+
+impl Drop for RecursionGuard {
+    fn drop(&mut self) {
+        for _ in 0..self.0 {
+            unsafe { ffi::Py_LeaveRecursiveCall() };
+        }
+    }
+}
+
 /// `hasattr(obj, name) and callable(obj.name)`, returning the attribute.
 fn callable_attr<'py>(
     obj: &Bound<'py, PyAny>,
@@ -820,6 +887,7 @@ pub fn msgpack_encode<'py>(
             types,
             default,
             langgraph_default,
+            utf8_in_place: types.utf8_in_place,
             ext_levels: 0,
             out: Writer::with_capacity(256),
         };
