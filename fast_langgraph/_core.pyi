@@ -22,6 +22,15 @@ __version__: str
 def build_info() -> _BuildInfo:
     """Version and build profile of the loaded Rust core."""
 
+def msgpack_encode(
+    obj: Any, default: Optional[Callable[[Any], Any]] = None, langgraph_default: bool = False
+) -> bytes:
+    """The bytes of ``ormsgpack.packb(obj, default=default, option=<LangGraph's options>)``.
+
+    Raises ``ormsgpack.MsgpackEncodeError`` where ormsgpack does. ``langgraph_default=True``
+    promises ``default`` is langgraph-checkpoint's ``_msgpack_default`` (4.1-4.3).
+    """
+
 @final
 class ManualClock:
     """A test clock: time moves only when told to."""

@@ -5,6 +5,7 @@
 
 pub mod cache;
 mod py;
+pub mod serde;
 
 use pyo3::prelude::*;
 
@@ -38,6 +39,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", CORE_VERSION)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     py::cache::register(m)?;
+    py::serde::register(m)?;
     Ok(())
 }
 

@@ -1,28 +1,32 @@
 """``python -m fast_langgraph.bench [CASE] [options]``.
 
 Cases: ``suite`` (the default: LangGraph workloads, vanilla vs accelerated),
-``startup`` (cost of the autoload), ``executor`` (the demo graphs), ``caches``.
+``startup`` (cost of the autoload), ``executor`` (the demo graphs), ``caches``,
+``serde`` (checkpoint encoding), ``saver`` (SQLite checkpointers).
 """
 
+import importlib
 import sys
+
+#: case -> module whose ``main(argv)`` runs it
+CASES = {
+    "suite": "fast_langgraph.bench.suite",
+    "startup": "fast_langgraph.bench.startup",
+    "executor": "fast_langgraph.demo",
+    "caches": "fast_langgraph.bench.caches",
+    "serde": "fast_langgraph.bench.serde",
+    "saver": "fast_langgraph.bench.sqlite_saver",
+}
 
 
 def main() -> int:
     argv = sys.argv[1:]
     case = argv[0] if argv and not argv[0].startswith("-") else "suite"
     rest = argv[1:] if argv and argv[0] == case else argv
-    if case == "suite":
-        from fast_langgraph.bench.suite import main as run
-    elif case == "startup":
-        from fast_langgraph.bench.startup import main as run
-    elif case == "caches":
-        from fast_langgraph.bench.caches import main as run
-    elif case == "executor":
-        from fast_langgraph.demo import main as run
-    else:
+    if case not in CASES:
         print(__doc__)
         return 2
-    return run(rest)
+    return int(importlib.import_module(CASES[case]).main(rest) or 0)
 
 
 if __name__ == "__main__":

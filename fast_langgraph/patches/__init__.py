@@ -25,6 +25,22 @@ REGISTRY = (
         needs_core=False,
         notes="Pure Python on purpose: the gain is thread reuse, and the nodes hold the GIL anyway.",
     ),
+    PatchSpec(
+        name="serde",
+        summary="checkpoint msgpack encoding (encode side only) in Rust, byte-identical to ormsgpack",
+        distribution="langgraph-checkpoint",
+        # Verified: 4.1.0-4.3.x share _msgpack_default's layout (ext 7, Send timeout) and
+        # the option set; older lines differ (and 2.0.0-2.0.21 used the msgpack library).
+        supported=">=4.1.0,<4.4",
+        targets=(
+            # Read at call time by JsonPlusSerializer.dumps_typed and _msgpack_default.
+            Target("langgraph.checkpoint.serde.jsonplus", "_msgpack_enc"),
+        ),
+        implementation="fast_langgraph.patches.serde",
+        needs_core=True,
+        notes="Encode side only: loads_typed, the ext hook and the allowlist stay LangGraph's. "
+        "Falls back to LangGraph's _msgpack_default for every type it does not write natively.",
+    ),
 )
 
 __all__ = ["REGISTRY", "PatchSkipped", "PatchSpec", "Target"]

@@ -1,0 +1,910 @@
+//! `fast_langgraph._core.msgpack_encode`: walks Python objects and writes the bytes
+//! `ormsgpack.packb(obj, default=default, option=LangGraph's option set)` writes
+//! (OPT_NON_STR_KEYS | PASSTHROUGH_DATACLASS/DATETIME/ENUM/UUID | REPLACE_SURROGATES).
+//!
+//! Native types follow ormsgpack 1.13's check order exactly. Everything else goes
+//! to `default`, as in ormsgpack. With `langgraph_default=True` the caller says
+//! `default` is langgraph-checkpoint's own `_msgpack_default` (4.1-4.3 layout),
+//! and the hot branches of that function (pydantic v2 models, the datetime family,
+//! UUID, Decimal, set/frozenset/deque, Enum, Send, dataclasses, `_DeltaSnapshot`)
+//! are written here in the same check order; every other branch still calls it.
+//!
+//! Safety: every Python object is held by a strong reference while it is encoded,
+//! containers are re-checked after each element (a callback may mutate them), the
+//! Rust recursion is bounded (255 containers, as ormsgpack, times
+//! `MAX_NATIVE_EXT_LEVELS`), and panics are caught and raised as
+//! `MsgpackEncodeError`.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use pyo3::ffi;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType,
+};
+
+use crate::serde::{replace_surrogates, EncodeError, Writer, MAX_DEFAULT_CALLS, MAX_DEPTH};
+
+/// How many ext payloads may nest inside one Rust call before the rest is left to
+/// the Python `default` (whose own recursion is bounded by Python's limit).
+const MAX_NATIVE_EXT_LEVELS: u32 = 8;
+
+// LangGraph's ext codes (langgraph.checkpoint.serde.jsonplus).
+const EXT_CONSTRUCTOR_SINGLE_ARG: i8 = 0;
+const EXT_CONSTRUCTOR_POS_ARGS: i8 = 1;
+const EXT_CONSTRUCTOR_KW_ARGS: i8 = 2;
+const EXT_METHOD_SINGLE_ARG: i8 = 3;
+const EXT_PYDANTIC_V2: i8 = 5;
+const EXT_DELTA_SNAPSHOT: i8 = 7;
+
+/// Classes looked up once (all from the standard library or ormsgpack, plus the
+/// optional LangGraph ones).
+struct Types {
+    encode_error: Py<PyType>,
+    ormsgpack_packb: Py<PyAny>,
+    ext: Py<PyType>,
+    fragment: Option<Py<PyType>>,
+    memoryview: Py<PyType>,
+    datetime: Py<PyType>,
+    date: Py<PyType>,
+    time: Py<PyType>,
+    timedelta: Py<PyType>,
+    uuid: Py<PyType>,
+    decimal: Py<PyType>,
+    set: Py<PyType>,
+    frozenset: Py<PyType>,
+    deque: Py<PyType>,
+    enum_: Py<PyType>,
+    enum_meta: Py<PyType>,
+    /// `isinstance` checks that sit between `_asdict` and `Enum` in `_msgpack_default`:
+    /// any hit there is left to Python.
+    before_enum: Py<PyTuple>,
+    dataclass_fields: Py<PyAny>,
+    send: Option<Py<PyType>>,
+    send_protocol: Option<Py<PyAny>>,
+    delta_snapshot: Option<Py<PyType>>,
+    utf8_in_place: bool,
+}
+
+static TYPES: PyOnceLock<Types> = PyOnceLock::new();
+
+fn class(py: Python<'_>, module: &str, name: &str) -> PyResult<Py<PyType>> {
+    Ok(py
+        .import(module)?
+        .getattr(name)?
+        .cast_into::<PyType>()?
+        .unbind())
+}
+
+fn optional_class(py: Python<'_>, module: &str, name: &str) -> Option<Py<PyType>> {
+    class(py, module, name).ok()
+}
+
+impl Types {
+    fn load(py: Python<'_>) -> PyResult<Self> {
+        let ormsgpack = py.import("ormsgpack")?;
+        let before_enum = PyTuple::new(
+            py,
+            [
+                ("pathlib", "Path"),
+                ("re", "Pattern"),
+                ("uuid", "UUID"),
+                ("decimal", "Decimal"),
+                ("builtins", "set"),
+                ("builtins", "frozenset"),
+                ("collections", "deque"),
+                ("ipaddress", "IPv4Address"),
+                ("ipaddress", "IPv4Interface"),
+                ("ipaddress", "IPv4Network"),
+                ("ipaddress", "IPv6Address"),
+                ("ipaddress", "IPv6Interface"),
+                ("ipaddress", "IPv6Network"),
+                ("datetime", "datetime"),
+                ("datetime", "timedelta"),
+                ("datetime", "date"),
+                ("datetime", "time"),
+                ("datetime", "timezone"),
+                ("zoneinfo", "ZoneInfo"),
+            ]
+            .iter()
+            .map(|(m, n)| class(py, m, n))
+            .collect::<PyResult<Vec<_>>>()?,
+        )?
+        .unbind();
+        Ok(Self {
+            encode_error: ormsgpack
+                .getattr("MsgpackEncodeError")?
+                .cast_into::<PyType>()?
+                .unbind(),
+            ormsgpack_packb: ormsgpack.getattr("packb")?.unbind(),
+            ext: ormsgpack.getattr("Ext")?.cast_into::<PyType>()?.unbind(),
+            fragment: ormsgpack
+                .getattr("Fragment")
+                .ok()
+                .and_then(|f| f.cast_into::<PyType>().ok())
+                .map(Bound::unbind),
+            memoryview: class(py, "builtins", "memoryview")?,
+            datetime: class(py, "datetime", "datetime")?,
+            date: class(py, "datetime", "date")?,
+            time: class(py, "datetime", "time")?,
+            timedelta: class(py, "datetime", "timedelta")?,
+            uuid: class(py, "uuid", "UUID")?,
+            decimal: class(py, "decimal", "Decimal")?,
+            set: class(py, "builtins", "set")?,
+            frozenset: class(py, "builtins", "frozenset")?,
+            deque: class(py, "collections", "deque")?,
+            enum_: class(py, "enum", "Enum")?,
+            enum_meta: class(py, "enum", "EnumMeta")?,
+            before_enum,
+            dataclass_fields: py.import("dataclasses")?.getattr("fields")?.unbind(),
+            send: optional_class(py, "langgraph.types", "Send"),
+            send_protocol: py
+                .import("langgraph.checkpoint.serde.types")
+                .and_then(|m| m.getattr("SendProtocol"))
+                .ok()
+                .map(Bound::unbind),
+            delta_snapshot: optional_class(
+                py,
+                "langgraph.checkpoint.serde.types",
+                "_DeltaSnapshot",
+            ),
+            utf8_in_place: py.version_info() >= (3, 10),
+        })
+    }
+}
+
+/// Why an encode stopped. All of them reach Python as `MsgpackEncodeError`.
+enum Fail {
+    Encode(EncodeError),
+    Message(String),
+}
+
+impl From<EncodeError> for Fail {
+    fn from(err: EncodeError) -> Self {
+        Fail::Encode(err)
+    }
+}
+
+impl Fail {
+    fn message(self) -> String {
+        match self {
+            Fail::Encode(err) => err.to_string(),
+            Fail::Message(msg) => msg,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, Fail>;
+
+fn not_serializable(obj: &Bound<'_, PyAny>) -> Fail {
+    let name = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".to_owned());
+    Fail::Message(format!("Type is not msgpack serializable: {name}"))
+}
+
+/// The limits of one `packb` call: LangGraph's nested `_msgpack_enc` calls each start fresh.
+#[derive(Default, Clone, Copy)]
+struct Limits {
+    depth: u32,
+    default_calls: u32,
+}
+
+struct Encoder<'a, 'py> {
+    py: Python<'py>,
+    types: &'a Types,
+    default: Option<&'a Bound<'py, PyAny>>,
+    langgraph_default: bool,
+    /// Python >= 3.10: `PyUnicode_AsUTF8AndSize` is in the stable ABI there.
+    utf8_in_place: bool,
+    ext_levels: u32,
+    out: Writer,
+}
+
+extern "C" {
+    // Declared here because pyo3-ffi hides it from abi3-py39 builds; only called
+    // on Python >= 3.10, where it is part of the stable ABI.
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut ffi::PyObject,
+        size: *mut ffi::Py_ssize_t,
+    ) -> *const std::os::raw::c_char;
+}
+
+#[inline]
+fn type_is(obj: &Bound<'_, PyAny>, ty: &Py<PyType>) -> bool {
+    obj.get_type_ptr() == ty.as_ptr().cast::<ffi::PyTypeObject>()
+}
+
+#[inline]
+fn exact(obj: &Bound<'_, PyAny>, ty: *mut ffi::PyTypeObject) -> bool {
+    obj.get_type_ptr() == ty
+}
+
+impl<'a, 'py> Encoder<'a, 'py> {
+    fn value(&mut self, obj: &Bound<'py, PyAny>, lim: &mut Limits) -> Result<()> {
+        // Same order as ormsgpack's `PyObject::serialize`: the common exact types first.
+        unsafe {
+            if exact(obj, &raw mut ffi::PyUnicode_Type) {
+                return self.string(obj.cast_unchecked::<PyString>(), true);
+            }
+            if exact(obj, &raw mut ffi::PyBytes_Type) {
+                return Ok(self
+                    .out
+                    .write_bin(obj.cast_unchecked::<PyBytes>().as_bytes())?);
+            }
+            if exact(obj, &raw mut ffi::PyLong_Type) {
+                return self.int(obj);
+            }
+            if exact(obj, &raw mut ffi::PyBool_Type) {
+                self.out.write_bool(obj.is(PyBool::new(self.py, true)));
+                return Ok(());
+            }
+            if obj.is_none() {
+                self.out.write_nil();
+                return Ok(());
+            }
+            if exact(obj, &raw mut ffi::PyFloat_Type) {
+                self.out.write_f64(obj.cast_unchecked::<PyFloat>().value());
+                return Ok(());
+            }
+            if exact(obj, &raw mut ffi::PyList_Type) {
+                return self.list(obj.cast_unchecked::<PyList>(), lim);
+            }
+            if exact(obj, &raw mut ffi::PyDict_Type) {
+                return self.dict(obj.cast_unchecked::<PyDict>(), lim);
+            }
+        }
+        self.value_unlikely(obj, lim)
+    }
+
+    #[inline(never)]
+    fn value_unlikely(&mut self, obj: &Bound<'py, PyAny>, lim: &mut Limits) -> Result<()> {
+        // ormsgpack's `serialize_unlikely` with PASSTHROUGH_DATETIME/UUID/DATACLASS set.
+        if let Ok(tuple) = obj.cast_exact::<PyTuple>() {
+            return self.tuple(tuple, lim, false);
+        }
+        // ormsgpack's Enum test: the class's metaclass is exactly EnumMeta.
+        if unsafe { ffi::Py_TYPE(obj.get_type_ptr().cast()) }
+            == self.types.enum_meta.as_ptr().cast()
+        {
+            return self.with_default(obj, lim);
+        }
+        if let Ok(s) = obj.cast::<PyString>() {
+            return self.string(s, true);
+        }
+        if obj.cast::<PyInt>().is_ok() {
+            return self.int(obj);
+        }
+        if let Ok(list) = obj.cast::<PyList>() {
+            return self.list(list, lim);
+        }
+        if let Ok(dict) = obj.cast::<PyDict>() {
+            return self.dict(dict, lim);
+        }
+        if obj
+            .is_instance(self.types.ext.bind(self.py))
+            .map_err(|e| self.py_fail(e))?
+        {
+            return self.spliced(obj, false);
+        }
+        if let Ok(bytes) = obj.cast_exact::<PyByteArray>() {
+            // Copy first: the buffer is not stable across any Python call.
+            let data = bytes.to_vec();
+            return Ok(self.out.write_bin(&data)?);
+        }
+        if type_is(obj, &self.types.memoryview) {
+            return self.memoryview(obj);
+        }
+        if let Some(fragment) = &self.types.fragment {
+            if obj
+                .is_instance(fragment.bind(self.py))
+                .map_err(|e| self.py_fail(e))?
+            {
+                return self.spliced(obj, false);
+            }
+        }
+        self.with_default(obj, lim)
+    }
+
+    fn py_fail(&self, err: PyErr) -> Fail {
+        Fail::Message(err.to_string())
+    }
+
+    fn string(&mut self, s: &Bound<'py, PyString>, replace: bool) -> Result<()> {
+        if self.utf8_in_place {
+            let mut size: ffi::Py_ssize_t = 0;
+            // Stable ABI from 3.10 (checked at the call site): the UTF-8 buffer is
+            // cached on the str (for ASCII it is the str's own data), no copy.
+            let data = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size) };
+            if !data.is_null() {
+                let utf8 = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), size as usize) };
+                return Ok(self.out.write_str(utf8)?);
+            }
+            // Lone surrogates: UnicodeEncodeError.
+            PyErr::take(self.py);
+            return self.surrogates(s, replace);
+        }
+        match s.to_cow() {
+            Ok(text) => Ok(self.out.write_str(text.as_bytes())?),
+            Err(_) => self.surrogates(s, replace),
+        }
+    }
+
+    #[cold]
+    fn surrogates(&mut self, s: &Bound<'py, PyString>, replace: bool) -> Result<()> {
+        if !replace {
+            return Err(Fail::Message("string contains surrogates".to_owned()));
+        }
+        {
+            {
+                let raw = s
+                    .call_method1(intern!(self.py, "encode"), ("utf-8", "surrogatepass"))
+                    .map_err(|e| self.py_fail(e))?;
+                let raw = raw
+                    .cast::<PyBytes>()
+                    .map_err(|e| Fail::Message(e.to_string()))?;
+                Ok(self.out.write_str(&replace_surrogates(raw.as_bytes()))?)
+            }
+        }
+    }
+
+    fn int(&mut self, obj: &Bound<'py, PyAny>) -> Result<()> {
+        let mut overflow = 0;
+        let value = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj.as_ptr(), &mut overflow) };
+        if overflow == 0 {
+            if value == -1 {
+                if let Some(err) = PyErr::take(self.py) {
+                    return Err(self.py_fail(err));
+                }
+            }
+            self.out.write_i64(value);
+            return Ok(());
+        }
+        if overflow > 0 {
+            let value = unsafe { ffi::PyLong_AsUnsignedLongLong(obj.as_ptr()) };
+            if value == u64::MAX {
+                if PyErr::take(self.py).is_some() {
+                    return Err(EncodeError::IntOverflow.into());
+                }
+            }
+            self.out.write_u64(value);
+            return Ok(());
+        }
+        Err(EncodeError::IntOverflow.into())
+    }
+
+    fn open(&mut self, lim: &mut Limits) -> Result<()> {
+        if lim.depth == MAX_DEPTH {
+            return Err(EncodeError::DepthLimit.into());
+        }
+        lim.depth += 1;
+        Ok(())
+    }
+
+    fn list(&mut self, list: &Bound<'py, PyList>, lim: &mut Limits) -> Result<()> {
+        self.open(lim)?;
+        let len = list.len();
+        self.out.write_array_len(len)?;
+        for i in 0..len {
+            // `get_item` is bounds-checked and returns a strong reference: a callback
+            // that shrinks the list cannot make us read freed memory.
+            let item = list
+                .get_item(i)
+                .map_err(|_| Fail::Message("list changed size during serialization".to_owned()))?;
+            self.value(&item, lim)?;
+        }
+        lim.depth -= 1;
+        Ok(())
+    }
+
+    fn tuple(&mut self, tuple: &Bound<'py, PyTuple>, lim: &mut Limits, as_key: bool) -> Result<()> {
+        self.open(lim)?;
+        let len = tuple.len();
+        self.out.write_array_len(len)?;
+        for item in tuple.iter() {
+            if as_key {
+                self.key(&item, lim)?;
+            } else {
+                self.value(&item, lim)?;
+            }
+        }
+        lim.depth -= 1;
+        Ok(())
+    }
+
+    fn dict(&mut self, dict: &Bound<'py, PyDict>, lim: &mut Limits) -> Result<()> {
+        self.open(lim)?;
+        let len = dict.len();
+        self.out.write_map_len(len)?;
+        let mut pos: ffi::Py_ssize_t = 0;
+        let mut seen = 0usize;
+        loop {
+            let mut key_ptr = std::ptr::null_mut();
+            let mut value_ptr = std::ptr::null_mut();
+            // Safe even if a callback mutated the dict: PyDict_Next bounds-checks
+            // `pos`; the borrowed refs are made strong before any Python code runs.
+            let more =
+                unsafe { ffi::PyDict_Next(dict.as_ptr(), &mut pos, &mut key_ptr, &mut value_ptr) };
+            if more == 0 {
+                break;
+            }
+            let key = unsafe { Bound::from_borrowed_ptr(self.py, key_ptr) };
+            let value = unsafe { Bound::from_borrowed_ptr(self.py, value_ptr) };
+            seen += 1;
+            if seen > len || dict.len() != len {
+                return Err(Fail::Message(
+                    "dict changed size during serialization".to_owned(),
+                ));
+            }
+            if exact(&key, &raw mut ffi::PyUnicode_Type) {
+                // Exact str keys get no surrogate replacement in ormsgpack.
+                self.string(unsafe { key.cast_unchecked::<PyString>() }, false)?;
+            } else {
+                self.key(&key, lim)?;
+            }
+            self.value(&value, lim)?;
+        }
+        if seen != len {
+            return Err(Fail::Message(
+                "dict changed size during serialization".to_owned(),
+            ));
+        }
+        lim.depth -= 1;
+        Ok(())
+    }
+
+    /// A dict key under OPT_NON_STR_KEYS (ormsgpack's `DictKey`; keys never reach `default`).
+    fn key(&mut self, key: &Bound<'py, PyAny>, lim: &mut Limits) -> Result<()> {
+        unsafe {
+            if exact(key, &raw mut ffi::PyUnicode_Type) {
+                return self.string(key.cast_unchecked::<PyString>(), true);
+            }
+            if exact(key, &raw mut ffi::PyBytes_Type) {
+                return Ok(self
+                    .out
+                    .write_bin(key.cast_unchecked::<PyBytes>().as_bytes())?);
+            }
+            if exact(key, &raw mut ffi::PyLong_Type) {
+                return self.int(key);
+            }
+            if exact(key, &raw mut ffi::PyBool_Type) {
+                self.out.write_bool(key.is(PyBool::new(self.py, true)));
+                return Ok(());
+            }
+            if key.is_none() {
+                self.out.write_nil();
+                return Ok(());
+            }
+            if exact(key, &raw mut ffi::PyFloat_Type) {
+                self.out.write_f64(key.cast_unchecked::<PyFloat>().value());
+                return Ok(());
+            }
+        }
+        if let Ok(tuple) = key.cast_exact::<PyTuple>() {
+            return self.tuple(tuple, lim, true);
+        }
+        // datetime/date/time/UUID/Enum/str and int subclasses/memoryview keys, and
+        // every key error: let ormsgpack itself write (or refuse) the key.
+        self.spliced(key, true)
+    }
+
+    /// Append what ormsgpack writes for `obj` (or for `{obj: None}`'s key), for the
+    /// rare values whose encoding is ormsgpack's own business (Ext, Fragment, odd keys).
+    fn spliced(&mut self, obj: &Bound<'py, PyAny>, as_key: bool) -> Result<()> {
+        let packb = self.types.ormsgpack_packb.bind(self.py);
+        let option = 2 | 16 | 32 | 4096 | 8192 | 32768;
+        let encoded = if as_key {
+            let wrapper = PyDict::new(self.py);
+            wrapper
+                .set_item(obj, self.py.None())
+                .map_err(|e| self.py_fail(e))?;
+            packb.call1((wrapper, self.py.None(), option))
+        } else {
+            packb.call1((obj, self.py.None(), option))
+        }
+        .map_err(|e| self.py_fail(e))?;
+        let bytes = encoded
+            .cast::<PyBytes>()
+            .map_err(|e| Fail::Message(e.to_string()))?;
+        let bytes = bytes.as_bytes();
+        if as_key {
+            // fixmap(1) + key + nil
+            if bytes.len() < 2 {
+                return Err(Fail::Message("unexpected key encoding".to_owned()));
+            }
+            self.out.write_raw(&bytes[1..bytes.len() - 1]);
+        } else {
+            self.out.write_raw(bytes);
+        }
+        Ok(())
+    }
+
+    fn memoryview(&mut self, obj: &Bound<'py, PyAny>) -> Result<()> {
+        // The buffer protocol is not in the 3.9 limited API: ask the memoryview.
+        // ormsgpack accepts C-contiguous views only.
+        let failed = || Fail::Message("Failed to get buffer from memoryview".to_owned());
+        let contiguous = obj
+            .getattr(intern!(self.py, "c_contiguous"))
+            .and_then(|c| c.is_truthy())
+            .map_err(|_| failed())?;
+        if !contiguous {
+            return Err(failed());
+        }
+        let data = obj
+            .call_method0(intern!(self.py, "tobytes"))
+            .map_err(|_| failed())?;
+        let data = data.cast::<PyBytes>().map_err(|_| failed())?;
+        Ok(self.out.write_bin(data.as_bytes())?)
+    }
+
+    /// ormsgpack's default hook: call it (or its native equivalent) and encode the result.
+    fn with_default(&mut self, obj: &Bound<'py, PyAny>, lim: &mut Limits) -> Result<()> {
+        let Some(default) = self.default else {
+            return Err(not_serializable(obj));
+        };
+        if lim.default_calls == MAX_DEFAULT_CALLS {
+            return Err(EncodeError::DefaultLimit.into());
+        }
+        if self.langgraph_default && self.ext_levels < MAX_NATIVE_EXT_LEVELS {
+            let mark = self.out.len();
+            match self.langgraph_ext(obj) {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                // Inside `default` every failure surfaces as "not serializable", as in ormsgpack.
+                Err(_) => {
+                    self.out.truncate(mark);
+                    return Err(not_serializable(obj));
+                }
+            }
+            self.out.truncate(mark);
+        }
+        lim.default_calls += 1;
+        let result = default.call1((obj,)).map_err(|_| not_serializable(obj))?;
+        let res = self.value(&result, lim);
+        lim.default_calls -= 1;
+        res
+    }
+
+    /// Write `obj` the way langgraph-checkpoint's `_msgpack_default` would, for the
+    /// branches handled here; `Ok(false)` leaves it to the Python function.
+    /// The branch order and the duck typing are those of `_msgpack_default` (4.1-4.3).
+    fn langgraph_ext(&mut self, obj: &Bound<'py, PyAny>) -> Result<bool> {
+        let py = self.py;
+        let t = self.types;
+        let fail = |e: PyErr| Fail::Message(e.to_string());
+        // Exact standard-library types: none of the earlier branches can match them
+        // (their classes are immutable and have no model_dump/dict/_asdict/...).
+        if type_is(obj, &t.datetime) {
+            let iso = obj.call_method0(intern!(py, "isoformat")).map_err(fail)?;
+            return self.ext_tuple(EXT_METHOD_SINGLE_ARG, Some(4), |enc, lim| {
+                enc.out.write_str(b"datetime")?;
+                enc.out.write_str(b"datetime")?;
+                enc.value(&iso, lim)?;
+                Ok(enc.out.write_str(b"fromisoformat")?)
+            });
+        }
+        if type_is(obj, &t.date) {
+            let args = [
+                intern!(py, "year"),
+                intern!(py, "month"),
+                intern!(py, "day"),
+            ];
+            return self.ext_attrs(EXT_CONSTRUCTOR_POS_ARGS, obj, b"datetime", b"date", &args);
+        }
+        if type_is(obj, &t.timedelta) {
+            let args = [
+                intern!(py, "days"),
+                intern!(py, "seconds"),
+                intern!(py, "microseconds"),
+            ];
+            return self.ext_attrs(
+                EXT_CONSTRUCTOR_POS_ARGS,
+                obj,
+                b"datetime",
+                b"timedelta",
+                &args,
+            );
+        }
+        if type_is(obj, &t.time) {
+            let names = ["hour", "minute", "second", "microsecond", "tzinfo", "fold"];
+            let kwargs = PyDict::new(py);
+            for name in names {
+                kwargs
+                    .set_item(name, obj.getattr(name).map_err(fail)?)
+                    .map_err(fail)?;
+            }
+            return self.ext_tuple(EXT_CONSTRUCTOR_KW_ARGS, Some(3), |enc, lim| {
+                enc.out.write_str(b"datetime")?;
+                enc.out.write_str(b"time")?;
+                enc.dict(&kwargs, lim)
+            });
+        }
+        if type_is(obj, &t.uuid) {
+            let hex = obj.getattr(intern!(py, "hex")).map_err(fail)?;
+            return self.ext_triple(EXT_CONSTRUCTOR_SINGLE_ARG, b"uuid", b"UUID", &hex);
+        }
+        if type_is(obj, &t.decimal) {
+            let text = obj.str().map_err(fail)?.into_any();
+            return self.ext_triple(EXT_CONSTRUCTOR_SINGLE_ARG, b"decimal", b"Decimal", &text);
+        }
+        for (ty, module, name) in [
+            (&t.set, &b"builtins"[..], &b"set"[..]),
+            (&t.frozenset, b"builtins", b"frozenset"),
+            (&t.deque, b"collections", b"deque"),
+        ] {
+            if type_is(obj, ty) {
+                let items = unsafe {
+                    Bound::from_owned_ptr_or_err(py, ffi::PySequence_Tuple(obj.as_ptr()))
+                        .map_err(fail)?
+                };
+                return self.ext_triple(EXT_CONSTRUCTOR_SINGLE_ARG, module, name, &items);
+            }
+        }
+        if let Some(send) = &t.send {
+            if type_is(obj, send) {
+                return self.send(obj);
+            }
+        }
+
+        // Everything else: the full duck-typed chain, in `_msgpack_default`'s order.
+        if let Some(delta) = &t.delta_snapshot {
+            if obj.is_instance(delta.bind(py)).map_err(fail)? {
+                let value = obj.getattr(intern!(py, "value")).map_err(fail)?;
+                return self.ext_tuple(EXT_DELTA_SNAPSHOT, None, |enc, lim| enc.value(&value, lim));
+            }
+        }
+        if let Some(model_dump) = callable_attr(obj, intern!(py, "model_dump")).map_err(fail)? {
+            let dumped = model_dump.call0().map_err(fail)?;
+            let (module, name) = module_and_name(obj).map_err(fail)?;
+            return self.ext_tuple(EXT_PYDANTIC_V2, Some(4), |enc, lim| {
+                enc.value(&module, lim)?;
+                enc.value(&name, lim)?;
+                enc.value(&dumped, lim)?;
+                Ok(enc.out.write_str(b"model_validate_json")?)
+            });
+        }
+        for attr in [
+            intern!(py, "get_secret_value"),
+            intern!(py, "dict"),
+            intern!(py, "_asdict"),
+        ] {
+            if callable_attr(obj, attr).map_err(fail)?.is_some() {
+                return Ok(false);
+            }
+        }
+        if obj.is_instance(t.before_enum.bind(py)).map_err(fail)? {
+            return Ok(false);
+        }
+        if obj.is_instance(t.enum_.bind(py)).map_err(fail)? {
+            let value = obj.getattr(intern!(py, "value")).map_err(fail)?;
+            let (module, name) = module_and_name(obj).map_err(fail)?;
+            return self.ext_tuple(EXT_CONSTRUCTOR_SINGLE_ARG, Some(3), |enc, lim| {
+                enc.value(&module, lim)?;
+                enc.value(&name, lim)?;
+                enc.value(&value, lim)
+            });
+        }
+        if let Some(protocol) = &t.send_protocol {
+            if obj.is_instance(protocol.bind(py)).map_err(fail)? {
+                return Ok(false);
+            }
+        }
+        // dataclasses.is_dataclass(obj), for an instance: the class has __dataclass_fields__.
+        if obj
+            .get_type()
+            .hasattr(intern!(py, "__dataclass_fields__"))
+            .map_err(fail)?
+        {
+            let fields = t.dataclass_fields.bind(py).call1((obj,)).map_err(fail)?;
+            let kwargs = PyDict::new(py);
+            for field in fields.try_iter().map_err(fail)? {
+                let field = field.map_err(fail)?;
+                let name = field.getattr(intern!(py, "name")).map_err(fail)?;
+                let value = obj
+                    .getattr(
+                        name.cast::<PyString>()
+                            .map_err(|e| Fail::Message(e.to_string()))?,
+                    )
+                    .map_err(fail)?;
+                kwargs.set_item(name, value).map_err(fail)?;
+            }
+            let (module, name) = module_and_name(obj).map_err(fail)?;
+            return self.ext_tuple(EXT_CONSTRUCTOR_KW_ARGS, Some(3), |enc, lim| {
+                enc.value(&module, lim)?;
+                enc.value(&name, lim)?;
+                enc.dict(&kwargs, lim)
+            });
+        }
+        Ok(false)
+    }
+
+    fn send(&mut self, obj: &Bound<'py, PyAny>) -> Result<bool> {
+        let py = self.py;
+        let fail = |e: PyErr| Fail::Message(e.to_string());
+        let node = obj.getattr(intern!(py, "node")).map_err(fail)?;
+        let arg = obj.getattr(intern!(py, "arg")).map_err(fail)?;
+        let timeout = obj
+            .getattr_opt(intern!(py, "timeout"))
+            .map_err(fail)?
+            .filter(|t| !t.is_none());
+        let (module, name) = module_and_name(obj).map_err(fail)?;
+        self.ext_tuple(EXT_CONSTRUCTOR_POS_ARGS, Some(3), |enc, lim| {
+            enc.value(&module, lim)?;
+            enc.value(&name, lim)?;
+            enc.open(lim)?;
+            enc.out
+                .write_array_len(if timeout.is_some() { 3 } else { 2 })?;
+            enc.value(&node, lim)?;
+            enc.value(&arg, lim)?;
+            if let Some(timeout) = &timeout {
+                enc.value(timeout, lim)?;
+            }
+            lim.depth -= 1;
+            Ok(())
+        })
+    }
+
+    /// `Ext(code, _msgpack_enc(...))`: the payload is a fresh encode (fresh limits),
+    /// written in place. `write` must produce one value; its first container counts.
+    fn ext_tuple(
+        &mut self,
+        code: i8,
+        items: Option<usize>,
+        write: impl FnOnce(&mut Self, &mut Limits) -> Result<()>,
+    ) -> Result<bool> {
+        let mark = self.out.begin_ext(code)?;
+        // LangGraph spends two Python frames per nested ext (`_msgpack_default` and
+        // `_msgpack_enc`): charge them to Python's recursion budget, so that deep
+        // nesting fails (RecursionError, raised as MsgpackEncodeError) where it fails
+        // unpatched, give or take a few levels.
+        let guard = RecursionGuard::enter(2).ok_or(EncodeError::DepthLimit)?;
+        self.ext_levels += 1;
+        let mut lim = Limits::default();
+        let res = match items {
+            // The payload is a tuple: it counts as the first level of nesting.
+            Some(n) => self
+                .open(&mut lim)
+                .and_then(|()| Ok(self.out.write_array_len(n)?))
+                .and_then(|()| write(self, &mut lim)),
+            None => write(self, &mut lim),
+        };
+        self.ext_levels -= 1;
+        drop(guard);
+        res?;
+        self.out.end_ext(mark)?;
+        Ok(true)
+    }
+
+    fn ext_triple(
+        &mut self,
+        code: i8,
+        module: &[u8],
+        name: &[u8],
+        arg: &Bound<'py, PyAny>,
+    ) -> Result<bool> {
+        self.ext_tuple(code, Some(3), |enc, lim| {
+            enc.out.write_str(module)?;
+            enc.out.write_str(name)?;
+            enc.value(arg, lim)
+        })
+    }
+
+    fn ext_attrs(
+        &mut self,
+        code: i8,
+        obj: &Bound<'py, PyAny>,
+        module: &[u8],
+        name: &[u8],
+        attrs: &[&Bound<'py, PyString>],
+    ) -> Result<bool> {
+        let values = attrs
+            .iter()
+            .map(|a| obj.getattr(*a))
+            .collect::<PyResult<Vec<_>>>()
+            .map_err(|e| Fail::Message(e.to_string()))?;
+        self.ext_tuple(code, Some(3), |enc, lim| {
+            enc.out.write_str(module)?;
+            enc.out.write_str(name)?;
+            enc.open(lim)?;
+            enc.out.write_array_len(values.len())?;
+            for v in &values {
+                enc.value(v, lim)?;
+            }
+            lim.depth -= 1;
+            Ok(())
+        })
+    }
+}
+
+/// Charges `n` levels to Python's recursion budget until dropped.
+struct RecursionGuard(u32);
+
+impl RecursionGuard {
+    fn enter(n: u32) -> Option<Self> {
+        let mut guard = RecursionGuard(0);
+        for _ in 0..n {
+            if unsafe { ffi::Py_EnterRecursiveCall(c" while encoding msgpack".as_ptr()) } != 0 {
+                // The RecursionError is reported as a MsgpackEncodeError instead.
+                unsafe { ffi::PyErr_Clear() };
+                return None; // `guard` leaves what it entered
+            }
+            guard.0 += 1;
+        }
+        Some(guard)
+    }
+}
+
+impl Drop for RecursionGuard {
+    fn drop(&mut self) {
+        for _ in 0..self.0 {
+            unsafe { ffi::Py_LeaveRecursiveCall() };
+        }
+    }
+}
+
+/// `hasattr(obj, name) and callable(obj.name)`, returning the attribute.
+fn callable_attr<'py>(
+    obj: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    Ok(obj.getattr_opt(name)?.filter(|a| a.is_callable()))
+}
+
+/// `(obj.__class__.__module__, obj.__class__.__name__)`.
+fn module_and_name<'py>(
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let py = obj.py();
+    let cls = obj.getattr(intern!(py, "__class__"))?;
+    Ok((
+        cls.getattr(intern!(py, "__module__"))?,
+        cls.getattr(intern!(py, "__name__"))?,
+    ))
+}
+
+/// Encode `obj` exactly as ``ormsgpack.packb(obj, default=default, option=jsonplus._option)``
+/// (LangGraph's options). Raises ``ormsgpack.MsgpackEncodeError`` where ormsgpack does.
+///
+/// With ``langgraph_default=True``, ``default`` must be langgraph-checkpoint's own
+/// ``_msgpack_default`` (4.1-4.3 layout): its common branches are then run natively.
+#[pyfunction]
+#[pyo3(signature = (obj, default=None, langgraph_default=false))]
+pub fn msgpack_encode<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    default: Option<&Bound<'py, PyAny>>,
+    langgraph_default: bool,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let types = TYPES.get_or_try_init(py, || Types::load(py))?;
+    let default = default.filter(|d| !d.is_none());
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut enc = Encoder {
+            py,
+            types,
+            default,
+            langgraph_default,
+            utf8_in_place: types.utf8_in_place,
+            ext_levels: 0,
+            out: Writer::with_capacity(256),
+        };
+        let mut lim = Limits::default();
+        enc.value(obj, &mut lim).map(|()| enc.out.into_bytes())
+    }));
+    let error = |msg: String| PyErr::from_type(types.encode_error.bind(py).clone(), msg);
+    match outcome {
+        Ok(Ok(bytes)) => Ok(PyBytes::new(py, &bytes)),
+        Ok(Err(fail)) => Err(error(fail.message())),
+        Err(_) => Err(error(
+            "internal error in fast_langgraph's msgpack encoder".to_owned(),
+        )),
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(msgpack_encode, m)?)?;
+    Ok(())
+}
