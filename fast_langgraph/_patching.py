@@ -52,10 +52,13 @@ class PatchState:
             return self.override, "fast_langgraph.patch(%s=%s)" % (name, self.override)
         if _bootstrap.disabled_by_env():
             return False, "FAST_LANGGRAPH=%s" % os.environ.get("FAST_LANGGRAPH", "").strip()
-        if name in disabled_names() or "*" in disabled_names() or "all" in disabled_names():
+        if _named_in("FAST_LANGGRAPH_DISABLE", name):
             return False, "FAST_LANGGRAPH_DISABLE=%s" % os.environ.get("FAST_LANGGRAPH_DISABLE", "")
-        if not self.spec.default:
-            return False, "off by default; enable with fast_langgraph.patch(%s=True)" % name
+        if not self.spec.default and not _named_in("FAST_LANGGRAPH_ENABLE", name):
+            return False, "off by default; enable with FAST_LANGGRAPH_ENABLE=%s or fast_langgraph.patch(%s=True)" % (
+                name,
+                name,
+            )
         return True, ""
 
     def as_dict(self) -> Dict[str, Any]:
@@ -80,6 +83,9 @@ class PatchState:
             "name": self.spec.name,
             "summary": self.spec.summary,
             "status": self.status,
+            # False when the installed version is outside the declared range: not applying is expected.
+            "in_range": version is not None and version_in_range(version, self.spec.supported),
+            "default": self.spec.default,
             "reason": self.reason,
             "distribution": self.spec.distribution,
             "supported": self.spec.supported,
@@ -113,9 +119,10 @@ def forget(name: str) -> None:
         _revert_state(state)
 
 
-def disabled_names() -> List[str]:
-    raw = os.environ.get("FAST_LANGGRAPH_DISABLE", "")
-    return [part.strip().lower() for part in raw.split(",") if part.strip()]
+def _named_in(variable: str, name: str) -> bool:
+    """Whether a comma-separated switch such as FAST_LANGGRAPH_DISABLE names this patch (or ``*``/``all``)."""
+    names = {part.strip().lower() for part in os.environ.get(variable, "").split(",")}
+    return bool(names & {name.lower(), "*", "all"})
 
 
 def installed_version(distribution: str) -> Optional[str]:

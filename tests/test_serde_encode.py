@@ -32,8 +32,16 @@ from fast_langgraph._core import msgpack_encode  # noqa: E402
 from langgraph.checkpoint.serde import jsonplus  # noqa: E402
 
 serde_state = {p["name"]: p for p in fast_langgraph.patch_status()}.get("serde")
-if serde_state is None or serde_state["status"] not in ("applied", "pending"):
+if serde_state is None or not serde_state["in_range"]:
     pytest.skip("serde patch not applicable here: %s" % (serde_state,), allow_module_level=True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def serde_enabled():
+    # The patch is opt-in (off by default): these tests turn it on, then back off.
+    fast_langgraph.patch(serde=True)
+    yield
+    fast_langgraph.unpatch("serde")
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
