@@ -532,11 +532,12 @@ class RedisLLMCache(_LangChainBaseCache):  # type: ignore[misc,valid-type]
         self.ttl = ttl
         self._dumps = dumps
         self._loads_kwargs: Dict[str, Any] = {}
+        allowed = _default_allowed_objects() if allowed_objects is None else list(allowed_objects)
+        # Checked after loading too: langchain-core before allowed_objects (< 0.3.80 or so)
+        # revives any LangChain class, and what it revives must still be a miss.
+        self._allowed_types = tuple(t for t in allowed if isinstance(t, type))
         if "allowed_objects" in inspect.signature(loads).parameters:
-            allowed = _default_allowed_objects() if allowed_objects is None else list(allowed_objects)
             self._loads_kwargs["allowed_objects"] = allowed
-        elif allowed_objects is not None:
-            raise TypeError("this langchain-core's loads() has no allowed_objects")
         self._loads = loads
         self._counts = _Counters()
 
@@ -555,11 +556,25 @@ class RedisLLMCache(_LangChainBaseCache):  # type: ignore[misc,valid-type]
             if raw[:1] != _JSON:
                 raise ValueError("not a fast_langgraph LLM-cache value")
             with _quiet_beta():
-                return True, self._loads(raw[1:].decode("utf-8"), **self._loads_kwargs)
+                value = self._loads(raw[1:].decode("utf-8"), **self._loads_kwargs)
+            self._check_allowed(value)
+            return True, value
         except Exception as exc:  # corrupted, foreign, or a class outside allowed_objects: a miss
             self._counts.add(undecodable=1)
             log.debug("fast_langgraph: undecodable LLM-cache value: %s", exc)
             return False, None
+
+    def _check_allowed(self, value: Any) -> None:
+        from langchain_core.load.serializable import Serializable
+
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                self._check_allowed(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                self._check_allowed(item)
+        elif isinstance(value, Serializable) and not isinstance(value, self._allowed_types):
+            raise ValueError("%s is not an allowed LLM-cache object" % type(value).__name__)
 
     def _lookup(self, key: bytes) -> Tuple[bool, Any]:
         found, value = self._decode(self.store.get_many([key]).get(key))

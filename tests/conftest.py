@@ -24,6 +24,17 @@ def _executor_module_name():
     return "langgraph.pregel._executor" if version_in_range(version("langgraph"), ">=0.6") else "langgraph.pregel.executor"
 
 
+def _langgraph_at_least(bound):
+    from importlib.metadata import version
+
+    from fast_langgraph.patches._spec import version_in_range
+
+    return version_in_range(version("langgraph"), ">=" + bound)
+
+
+#: Node caching (``compile(cache=...)``, ``CachePolicy(ttl=...)``) arrived in LangGraph 0.4.
+needs_node_cache = pytest.mark.skipif(not _langgraph_at_least("0.4"), reason="node caching needs LangGraph >= 0.4")
+
 #: ``langgraph.pregel._executor`` (LangGraph >= 0.6) or ``langgraph.pregel.executor`` (0.2-0.5).
 EXECUTOR_MODULE = _executor_module_name()
 

@@ -399,3 +399,12 @@ def test_rust_fast_path_binds_like_python():
         f()
     assert f.__name__ == "f" and f.__wrapped__.__name__ == "f"
     assert f.cache_info().hits == 4
+
+
+def test_pydantic_v1_style_models_key_by_value():
+    pydantic_v1 = pytest.importorskip("pydantic.v1")
+
+    class Old(pydantic_v1.BaseModel):
+        a: int
+
+    assert make_key(Old(a=1)) == make_key(Old(a=1)) != make_key(Old(a=2))

@@ -7,14 +7,12 @@ import pytest
 from fast_langgraph.cache import ManualClock
 from graphs import cached_node_graph
 
+from conftest import needs_node_cache
+
 try:
-    from langgraph.types import CachePolicy  # noqa: F401  (node caching: LangGraph >= 0.4)
-
     from fast_langgraph.node_cache import RustNodeCache
-except ImportError:
+except ImportError:  # no langgraph.cache before langgraph-checkpoint 2.0.26
     RustNodeCache = None
-
-needs_node_cache = pytest.mark.skipif(RustNodeCache is None, reason="node caching needs LangGraph >= 0.4")
 
 
 

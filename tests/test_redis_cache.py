@@ -29,6 +29,7 @@ if _missing:
     pytest.skip(_reason, allow_module_level=True)
 
 from fast_langgraph.redis_cache import RedisLLMCache, RedisNodeCache, RedisStore, escape_glob  # noqa: E402
+from conftest import needs_node_cache  # noqa: E402
 from graphs import cached_node_graph  # noqa: E402
 
 TIMEOUT = 0.25  # the deadline given to every store in the failure tests
@@ -209,8 +210,8 @@ def test_corrupted_node_values_are_misses(server, raw, prefix):
 
 
 
+@needs_node_cache
 def test_graph_nodes_share_the_cache_across_workers(server, raw, prefix):
-    pytest.importorskip("langgraph.types", reason="node caching needs LangGraph >= 0.4")
     calls = []
     worker1 = cached_node_graph(RedisNodeCache(server.url, prefix=prefix), calls)
     worker2 = cached_node_graph(RedisNodeCache(server.url, prefix=prefix), calls)  # another pool, as another process
@@ -228,8 +229,8 @@ def test_graph_nodes_share_the_cache_across_workers(server, raw, prefix):
     assert calls == [1, 2, 1]
 
 
+@needs_node_cache
 def test_graph_cache_policy_ttl(server, raw, prefix):
-    pytest.importorskip("langgraph.types", reason="node caching needs LangGraph >= 0.4")
     calls = []
     graph = cached_node_graph(RedisNodeCache(server.url, prefix=prefix), calls, ttl=1)
     graph.invoke({"x": 1, "log": []})

@@ -74,11 +74,14 @@ def decorator_cases(n: int) -> List[Dict[str, Any]]:
 
 
 def node_cache_case(invokes: int) -> List[Dict[str, Any]]:
-    try:
-        from langgraph.cache.memory import InMemoryCache
-        from langgraph.types import CachePolicy
-    except ImportError:
-        return []
+    from importlib.metadata import version
+
+    from fast_langgraph.patches._spec import version_in_range
+
+    if not version_in_range(version("langgraph"), ">=0.4"):
+        return []  # node caching arrived in LangGraph 0.4
+    from langgraph.cache.memory import InMemoryCache
+    from langgraph.types import CachePolicy
     import operator
     from typing import Annotated, TypedDict
 

@@ -462,12 +462,19 @@ impl<'py> KeyWriter<'py> {
         let py = self.py;
         let ty = obj.get_type();
         let name = qualified_name(&ty)?;
-        // Pydantic v2 models, including every LangChain message and Document.
-        if !obj.is_instance_of::<PyType>() && obj.hasattr("__pydantic_fields__")? {
-            if let Ok(dump) = obj.getattr("model_dump") {
-                self.out.push(b'P');
-                self.text(&name);
-                return self.write(&dump.call0()?, depth + 1);
+        // Pydantic models by their fields: v2 (`model_fields` on the class in every 2.x,
+        // including every LangChain message and Document), then v1 (`__fields__` + `.dict()`).
+        if !obj.is_instance_of::<PyType>() {
+            for (marker, dump) in [("model_fields", "model_dump"), ("__fields__", "dict")] {
+                if ty.hasattr(marker)? {
+                    if let Ok(dump) = obj.getattr(dump) {
+                        if dump.is_callable() {
+                            self.out.push(b'P');
+                            self.text(&name);
+                            return self.write(&dump.call0()?, depth + 1);
+                        }
+                    }
+                }
             }
         }
         if !obj.is_instance_of::<PyType>() && obj.hasattr("__dataclass_fields__")? {
