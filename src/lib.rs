@@ -4,6 +4,7 @@
 //! this file is the PyO3 glue that exposes it.
 
 pub mod cache;
+pub mod checkpoint;
 mod py;
 
 use pyo3::prelude::*;
