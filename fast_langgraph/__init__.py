@@ -19,6 +19,8 @@ __all__ = [
     "make_key",
     "RustLLMCache",
     "RustNodeCache",
+    "RustSqliteSaver",
+    "AsyncRustSqliteSaver",
 ]
 
 # Loaded on first use: importing fast_langgraph must not load the Rust core
@@ -30,6 +32,8 @@ _LAZY = {
     "make_key": "fast_langgraph.cache",
     "RustLLMCache": "fast_langgraph.llm_cache",
     "RustNodeCache": "fast_langgraph.node_cache",
+    "RustSqliteSaver": "fast_langgraph.sqlite_saver",
+    "AsyncRustSqliteSaver": "fast_langgraph.sqlite_saver",
 }
 
 

@@ -39,6 +39,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", CORE_VERSION)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     py::cache::register(m)?;
+    py::checkpoint::register(m)?;
     Ok(())
 }
 

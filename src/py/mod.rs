@@ -1,3 +1,4 @@
 //! PyO3 glue: the only place where the domain modules meet Python.
 
 pub mod cache;
+pub mod checkpoint;
