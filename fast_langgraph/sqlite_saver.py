@@ -43,7 +43,7 @@ import json
 import os
 import random
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
@@ -54,16 +54,9 @@ from langgraph.checkpoint.base import (
     CheckpointTuple,
     get_checkpoint_id,
 )
+from langgraph.checkpoint.base import get_checkpoint_metadata as _checkpoint_metadata
 
 from fast_langgraph._core import SqliteCheckpointStore
-
-try:  # langgraph-checkpoint >= 2.0.x
-    from langgraph.checkpoint.base import get_checkpoint_metadata as _checkpoint_metadata
-except ImportError:  # pragma: no cover - very old langgraph-checkpoint
-
-    def _checkpoint_metadata(config: Any, metadata: Any) -> Any:
-        return metadata
-
 
 __all__ = ["RustSqliteSaver", "AsyncRustSqliteSaver", "CorruptCheckpointError"]
 
@@ -178,7 +171,7 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
         loads = self.serde.loads_typed
         try:
             checkpoint = loads((type_, blob))
-            meta = _load_metadata(metadata) if metadata is not None else {}
+            meta = cast(CheckpointMetadata, _load_metadata(metadata) if metadata is not None else {})
             pending = [(task_id, channel, loads((t, v))) for task_id, channel, t, v in writes]
         except Exception as exc:
             # The serializer's own policy errors (e.g. a module outside the allowlist)
