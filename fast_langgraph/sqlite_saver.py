@@ -286,6 +286,21 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
     def delete_thread(self, thread_id: str) -> None:
         self._store.delete_thread(str(thread_id))
 
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint and write of a thread (all namespaces, same ids), atomically."""
+        self._store.copy_thread(str(source_thread_id), str(target_thread_id))
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """``"keep_latest"``: keep the newest checkpoint of each namespace (and its writes);
+        ``"delete"``: delete the threads. Atomic."""
+        if strategy not in ("keep_latest", "delete"):
+            raise ValueError("unknown prune strategy %r: use 'keep_latest' or 'delete'" % (strategy,))
+        self._store.prune([str(t) for t in thread_ids], strategy == "keep_latest")
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints whose metadata ``run_id`` is listed, and their writes, atomically."""
+        self._store.delete_for_runs([str(r) for r in run_ids])
+
     def get_next_version(self, current: Optional[str], channel: None = None) -> str:
         """``SqliteSaver``'s version format: ``f"{n:032}.{random:016}"``, monotonically increasing."""
         if current is None:
@@ -334,6 +349,16 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
 
     async def adelete_thread(self, thread_id: str) -> None:
         await self._offload(self._store.delete_thread, str(thread_id))
+
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        await self._offload(self.copy_thread, source_thread_id, target_thread_id)
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        await self._offload(functools.partial(self.prune, thread_ids, strategy=strategy))
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        await self._offload(self.delete_for_runs, run_ids)
 
 
 class AsyncRustSqliteSaver(RustSqliteSaver):

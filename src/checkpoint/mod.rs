@@ -500,6 +500,80 @@ impl Store {
         Ok(())
     }
 
+    /// Copy every checkpoint and write of `source` to `target` (all namespaces, same
+    /// ids, so the whole parent chain comes along), atomically.
+    pub fn copy_thread(&mut self, source: &str, target: &str) -> Result<()> {
+        let has_task_path = self.has_task_path;
+        let tx = self.write_tx()?;
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, \
+             parent_checkpoint_id, type, checkpoint, metadata) SELECT ?2, checkpoint_ns, \
+             checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints \
+             WHERE thread_id = ?1",
+        )?
+        .execute([source, target])?;
+        let sql = if has_task_path {
+            "INSERT OR REPLACE INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, \
+             task_path, idx, channel, type, value) SELECT ?2, checkpoint_ns, checkpoint_id, \
+             task_id, task_path, idx, channel, type, value FROM writes WHERE thread_id = ?1"
+                .to_owned()
+        } else {
+            "INSERT OR REPLACE INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, \
+             idx, channel, type, value) SELECT ?2, checkpoint_ns, checkpoint_id, task_id, idx, \
+             channel, type, value FROM writes WHERE thread_id = ?1"
+                .to_owned()
+        };
+        tx.prepare_cached(&sql)?.execute([source, target])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Prune threads, atomically: `keep_latest` keeps the newest checkpoint of each
+    /// namespace (and its writes); otherwise everything of the threads is deleted.
+    pub fn prune(&mut self, thread_ids: &[String], keep_latest: bool) -> Result<()> {
+        let tx = self.write_tx()?;
+        for thread_id in thread_ids {
+            if keep_latest {
+                for table in ["checkpoints", "writes"] {
+                    tx.prepare_cached(&format!(
+                        "DELETE FROM {table} WHERE thread_id = ?1 AND checkpoint_id < \
+                         (SELECT max(c.checkpoint_id) FROM checkpoints c WHERE c.thread_id = ?1 \
+                         AND c.checkpoint_ns = {table}.checkpoint_ns)"
+                    ))?
+                    .execute([thread_id])?;
+                }
+            } else {
+                tx.prepare_cached("DELETE FROM checkpoints WHERE thread_id = ?")?
+                    .execute([thread_id])?;
+                tx.prepare_cached("DELETE FROM writes WHERE thread_id = ?")?
+                    .execute([thread_id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Delete the checkpoints whose metadata `run_id` is one of `run_ids`, and their
+    /// writes, atomically.
+    pub fn delete_for_runs(&mut self, run_ids: &[String]) -> Result<()> {
+        let tx = self.write_tx()?;
+        for run_id in run_ids {
+            tx.prepare_cached(
+                "DELETE FROM writes WHERE EXISTS (SELECT 1 FROM checkpoints c \
+                 WHERE c.thread_id = writes.thread_id AND c.checkpoint_ns = writes.checkpoint_ns \
+                 AND c.checkpoint_id = writes.checkpoint_id \
+                 AND json_extract(CAST(c.metadata AS TEXT), '$.run_id') = ?1)",
+            )?
+            .execute([run_id])?;
+            tx.prepare_cached(
+                "DELETE FROM checkpoints WHERE json_extract(CAST(metadata AS TEXT), '$.run_id') = ?1",
+            )?
+            .execute([run_id])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// The checkpoint with that id, or the latest of the thread/namespace when `None`.
     pub fn get(
         &mut self,

@@ -201,3 +201,37 @@ fn options_parse() {
     assert_eq!(parse_journal_mode("wal").unwrap(), "WAL");
     assert!(parse_journal_mode("wal; DROP TABLE x").is_err());
 }
+
+#[test]
+fn copy_prune_and_delete_for_runs() {
+    let mut s = memory();
+    put(&mut s, "t", "", "1", None, r#"{"run_id":"r1"}"#);
+    put(&mut s, "t", "", "2", Some("1"), r#"{"run_id":"r2"}"#);
+    put(&mut s, "t", "ns", "3", None, r#"{"run_id":"r2"}"#);
+    let w = [NewWrite {
+        idx: 0,
+        channel: "c",
+        type_: "msgpack",
+        value: b"v",
+    }];
+    s.put_writes(&key("t", "", "1"), "task", "", &w, false).unwrap();
+    s.put_writes(&key("t", "", "2"), "task", "", &w, false).unwrap();
+    s.copy_thread("t", "u").unwrap();
+    let all_u = ListQuery {
+        thread_id: Some("u".into()),
+        ..Default::default()
+    };
+    assert_eq!(s.list_keys(&all_u).unwrap().len(), 3);
+    assert_eq!(s.get("u", "", Some("1")).unwrap().unwrap().writes.len(), 1);
+    s.prune(&["u".into()], true).unwrap();
+    let ids: Vec<_> = s.list_keys(&all_u).unwrap().into_iter().map(|k| k.checkpoint_id).collect();
+    assert_eq!(ids, ["3", "2"]);
+    assert_eq!(s.get("u", "", None).unwrap().unwrap().writes.len(), 1);
+    s.prune(&["u".into()], false).unwrap();
+    assert!(s.list_keys(&all_u).unwrap().is_empty());
+    s.delete_for_runs(&["r2".into()]).unwrap();
+    let left: Vec<_> = s.list_keys(&ListQuery::default()).unwrap().into_iter().map(|k| k.checkpoint_id).collect();
+    assert_eq!(left, ["1"]);
+    let n: i64 = s.conn.query_row("SELECT count(*) FROM writes", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1);
+}

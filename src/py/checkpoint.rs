@@ -400,6 +400,22 @@ impl SqliteCheckpointStore {
         Ok(out)
     }
 
+    /// Copy every checkpoint and write of `source_thread_id` to `target_thread_id`, atomically.
+    fn copy_thread(&self, py: Python<'_>, source_thread_id: String, target_thread_id: String) -> PyResult<()> {
+        self.with_store(py, move |s| s.copy_thread(&source_thread_id, &target_thread_id))
+    }
+
+    /// Keep only the latest checkpoint per namespace (`keep_latest=True`) or delete
+    /// everything of these threads, atomically.
+    fn prune(&self, py: Python<'_>, thread_ids: Vec<String>, keep_latest: bool) -> PyResult<()> {
+        self.with_store(py, move |s| s.prune(&thread_ids, keep_latest))
+    }
+
+    /// Delete the checkpoints (and their writes) whose metadata `run_id` is listed, atomically.
+    fn delete_for_runs(&self, py: Python<'_>, run_ids: Vec<String>) -> PyResult<()> {
+        self.with_store(py, move |s| s.delete_for_runs(&run_ids))
+    }
+
     /// Delete every checkpoint and write of a thread (all namespaces), atomically.
     fn delete_thread(&self, py: Python<'_>, thread_id: String) -> PyResult<()> {
         self.with_store(py, move |s| s.delete_thread(&thread_id))
