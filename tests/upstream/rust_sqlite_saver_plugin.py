@@ -7,23 +7,28 @@ fixtures (``from_conn_string(":memory:")``, then ``serde`` swapped for the AES a
 strict-msgpack variants) then build ours.
 """
 
+import os
+
 import langgraph.checkpoint.sqlite
 import langgraph.checkpoint.sqlite.aio
 
 from fast_langgraph.sqlite_saver import AsyncRustSqliteSaver, RustSqliteSaver
 
-langgraph.checkpoint.sqlite.SqliteSaver = RustSqliteSaver  # type: ignore[misc]
-langgraph.checkpoint.sqlite.aio.AsyncSqliteSaver = AsyncRustSqliteSaver  # type: ignore[misc]
+# RUST_SQLITE_SAVER_SWAP=0 keeps LangGraph's savers: the vanilla baseline, same selection.
+SWAP = os.environ.get("RUST_SQLITE_SAVER_SWAP", "1") != "0"
+if SWAP:
+    langgraph.checkpoint.sqlite.SqliteSaver = RustSqliteSaver  # type: ignore[misc]
+    langgraph.checkpoint.sqlite.aio.AsyncSqliteSaver = AsyncRustSqliteSaver  # type: ignore[misc]
 
 
 def pytest_report_header(config):
+    if not SWAP:
+        return "RUST_SQLITE_SAVER_SWAP=0: LangGraph's own SqliteSaver / AsyncSqliteSaver"
     return "SqliteSaver -> fast_langgraph RustSqliteSaver, AsyncSqliteSaver -> AsyncRustSqliteSaver"
 
 
 def pytest_collection_modifyitems(config, items):
     """With RUST_SQLITE_SAVER_ONLY=1, keep only the tests run on a SQLite checkpointer."""
-    import os
-
     if os.environ.get("RUST_SQLITE_SAVER_ONLY") != "1":
         return
     keep, drop = [], []
