@@ -43,7 +43,7 @@ import json
 import os
 import random
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union, cast
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
@@ -196,7 +196,8 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
 
     def _get_args(self, config: Any) -> Tuple[str, str, Optional[str]]:
         configurable = config["configurable"]
-        return str(configurable["thread_id"]), configurable.get("checkpoint_ns", ""), get_checkpoint_id(config)
+        # An empty checkpoint_id means "the latest", as upstream (`if checkpoint_id := ...`).
+        return str(configurable["thread_id"]), configurable.get("checkpoint_ns", ""), get_checkpoint_id(config) or None
 
     def _put_args(self, config: Any, checkpoint: Checkpoint, metadata: CheckpointMetadata) -> Tuple[Any, ...]:
         configurable = config["configurable"]
@@ -244,12 +245,15 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
             checkpoint_ns = configurable.get("checkpoint_ns")
             if checkpoint_ns is not None:
                 args["checkpoint_ns"] = checkpoint_ns
-            args["checkpoint_id"] = get_checkpoint_id(config)
+            args["checkpoint_id"] = get_checkpoint_id(config) or None
         if filter:
             args["filter"] = [(key, _filter_value(value)) for key, value in filter.items()]
         if before is not None:
+            # Upstream binds `checkpoint_id < NULL` for a `before` without an id: no rows.
             args["before"] = get_checkpoint_id(before)
-        if limit is not None:
+            if args["before"] is None:
+                args["limit"] = 0
+        if limit is not None and "limit" not in args:
             args["limit"] = limit
         return args
 
@@ -285,6 +289,64 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
 
     def delete_thread(self, thread_id: str) -> None:
         self._store.delete_thread(str(thread_id))
+
+    def get_delta_channel_history(self, *, config: Any, channels: Sequence[str]) -> Mapping[str, Any]:
+        """Per-channel writes and seed along the parent chain of ``config``'s checkpoint.
+
+        Same result as ``SqliteSaver``'s override (and the base walk): ancestors nearest
+        first, each visited once (a parent chain looping through ``INSERT OR REPLACE``
+        stops at the repeat), only the checkpoints on the path deserialized, and only
+        the writes of the requested channels.
+        """
+        if not channels:
+            return {}
+        channels = list(channels)
+        thread_id, checkpoint_ns, checkpoint_id = self._get_args(config)
+        target = self._store.get(thread_id, checkpoint_ns, checkpoint_id)
+        if target is None:
+            return {ch: {"writes": []} for ch in channels}
+        active = set(channels)
+        walked = {target[2]}
+        chain: Dict[str, List[Any]] = {ch: [] for ch in channels}  # newest first
+        seeds: Dict[str, Any] = {}
+        parent_id = target[3]
+        while parent_id and active and parent_id not in walked:
+            row = self._store.get(thread_id, checkpoint_ns, parent_id)
+            if row is None:
+                break
+            walked.add(parent_id)
+            for ch in active:
+                chain[ch].append([w for w in row[7] if w[1] == ch])
+            channel_values = self._load(row, lambda: self.serde.loads_typed((row[4], row[5]))).get("channel_values") or {}
+            for ch in [ch for ch in active if ch in channel_values]:
+                seeds[ch] = channel_values[ch]
+                active.discard(ch)
+            parent_id = row[3]
+        result: Dict[str, Any] = {}
+        loads = self.serde.loads_typed
+        for ch in channels:
+            entry: Dict[str, Any] = {
+                "writes": [
+                    (task_id, channel, self._load(target, lambda t=t, v=v: loads((t, v))))
+                    for writes in reversed(chain[ch])
+                    for task_id, channel, t, v in writes
+                ]
+            }
+            if ch in seeds:
+                entry["seed"] = seeds[ch]
+            result[ch] = entry
+        return result
+
+    def _load(self, row: Tuple[Any, ...], load: Callable[[], T]) -> T:
+        try:
+            return load()
+        except Exception as exc:
+            if type(exc).__module__.startswith("langgraph."):
+                raise
+            raise CorruptCheckpointError(
+                "cannot load checkpoint (thread_id=%r, checkpoint_ns=%r, checkpoint_id=%r): %s: %s"
+                % (row[0], row[1], row[2], type(exc).__name__, exc)
+            ) from exc
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy every checkpoint and write of a thread (all namespaces, same ids), atomically."""
@@ -350,6 +412,9 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
     async def adelete_thread(self, thread_id: str) -> None:
         await self._offload(self._store.delete_thread, str(thread_id))
 
+
+    async def aget_delta_channel_history(self, *, config: Any, channels: Sequence[str]) -> Mapping[str, Any]:
+        return await self._offload(functools.partial(self.get_delta_channel_history, config=config, channels=channels))
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         await self._offload(self.copy_thread, source_thread_id, target_thread_id)
