@@ -168,19 +168,14 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
 
     def _tuple(self, row: Tuple[Any, ...]) -> CheckpointTuple:
         thread_id, checkpoint_ns, checkpoint_id, parent_id, type_, blob, metadata, writes = row
-        loads = self.serde.loads_typed
+        checkpoint = self._loads(row, type_, blob)
+        pending = [(task_id, channel, self._loads(row, t, v)) for task_id, channel, t, v in writes]
         try:
-            checkpoint = loads((type_, blob))
             meta = cast(CheckpointMetadata, _load_metadata(metadata) if metadata is not None else {})
-            pending = [(task_id, channel, loads((t, v))) for task_id, channel, t, v in writes]
-        except Exception as exc:
-            # The serializer's own policy errors (e.g. a module outside the allowlist)
-            # stay what they are; anything else means the stored bytes are bad.
-            if type(exc).__module__.startswith("langgraph."):
-                raise
+        except ValueError as exc:
             raise CorruptCheckpointError(
-                "cannot load checkpoint (thread_id=%r, checkpoint_ns=%r, checkpoint_id=%r): %s: %s"
-                % (thread_id, checkpoint_ns, checkpoint_id, type(exc).__name__, exc)
+                "cannot load the metadata of checkpoint (thread_id=%r, checkpoint_ns=%r, checkpoint_id=%r): %s"
+                % (thread_id, checkpoint_ns, checkpoint_id, exc)
             ) from exc
         return CheckpointTuple(
             {"configurable": {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns, "checkpoint_id": checkpoint_id}},
@@ -316,19 +311,18 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
                 break
             walked.add(parent_id)
             for ch in active:
-                chain[ch].append([w for w in row[7] if w[1] == ch])
-            channel_values = self._load(row, lambda: self.serde.loads_typed((row[4], row[5]))).get("channel_values") or {}
+                chain[ch].append((row, [w for w in row[7] if w[1] == ch]))
+            channel_values = self._loads(row, row[4], row[5]).get("channel_values") or {}
             for ch in [ch for ch in active if ch in channel_values]:
                 seeds[ch] = channel_values[ch]
                 active.discard(ch)
             parent_id = row[3]
         result: Dict[str, Any] = {}
-        loads = self.serde.loads_typed
         for ch in channels:
             entry: Dict[str, Any] = {
                 "writes": [
-                    (task_id, channel, self._load(target, lambda t=t, v=v: loads((t, v))))
-                    for writes in reversed(chain[ch])
+                    (task_id, channel, self._loads(row, t, v))
+                    for row, writes in reversed(chain[ch])
                     for task_id, channel, t, v in writes
                 ]
             }
@@ -337,9 +331,11 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
             result[ch] = entry
         return result
 
-    def _load(self, row: Tuple[Any, ...], load: Callable[[], T]) -> T:
+    def _loads(self, row: Tuple[Any, ...], type_: Any, data: Any) -> Any:
+        """``serde.loads_typed`` of a value stored with checkpoint ``row``; bad bytes raise
+        CorruptCheckpointError naming the checkpoint."""
         try:
-            return load()
+            return self.serde.loads_typed((type_, data))
         except Exception as exc:
             if type(exc).__module__.startswith("langgraph."):
                 raise
