@@ -125,6 +125,40 @@ def saver_cases(
             record(name, "list (per item)", _time(lambda: list(saver.list(latest))), n)
             record(name, "list (limit=10)", _time(lambda: [list(saver.list(latest, limit=10)) for _ in range(20)]), 20)
 
+    # The storage layer alone (bytes already serialized, synchronous=OFF so no fsync):
+    # what the Rust core replaces, without the serde work both savers share.
+    up_off, ru_off = savers["SqliteSaver"][1], savers["RustSqliteSaver"][1]
+    rows_in = [ru_off._put_args({"configurable": {"thread_id": "raw", "checkpoint_ns": ""}}, cp, {"step": 1}) for cp in checkpoints]
+    from langgraph.checkpoint.sqlite.utils import pending_writes_sql
+
+    insert = (
+        "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
+        "parent_checkpoint_id, type, checkpoint, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+    select = (
+        "SELECT thread_id, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata "
+        "FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?"
+    )
+
+    def up_put_raw() -> None:
+        for args in rows_in:
+            with up_off.cursor() as cur:
+                cur.execute(insert, args)
+
+    def up_get_raw() -> None:
+        for args in rows_in:
+            with up_off.cursor(transaction=False) as cur:
+                cur.execute(select, ("raw", "", args[2]))
+                cur.fetchone()
+                cur.execute(pending_writes_sql(True), ("raw", "", args[2]))
+                cur.fetchall()
+
+    for _ in range(rounds):
+        record("SqliteSaver", "storage only: put (no serde, no fsync)", _time(up_put_raw), n)
+        record("RustSqliteSaver", "storage only: put (no serde, no fsync)", _time(lambda: [ru_off._store.put(*a) for a in rows_in]), n)
+        record("SqliteSaver", "storage only: get_tuple (no serde)", _time(up_get_raw), n)
+        record("RustSqliteSaver", "storage only: get_tuple (no serde)", _time(lambda: [ru_off._store.get("raw", "", a[2]) for a in rows_in]), n)
+
     results = {
         name: {
             "pragmas": _pragmas(saver),
