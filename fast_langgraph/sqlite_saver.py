@@ -54,7 +54,7 @@ from langgraph.checkpoint.base import (
     CheckpointTuple,
     get_checkpoint_id,
 )
-from langgraph.checkpoint.base import get_checkpoint_metadata as _checkpoint_metadata
+import langgraph.checkpoint.base as _checkpoint_base
 
 from fast_langgraph._core import SqliteCheckpointStore
 
@@ -90,6 +90,11 @@ def _metadata_codec() -> Tuple[Callable[[Any], bytes], Callable[[bytes], Any]]:
 
 
 _dump_metadata, _load_metadata = _metadata_codec()
+# Merges config metadata into the checkpoint's, as SqliteSaver does (older
+# langgraph-checkpoint releases lack the helper: metadata is stored as given).
+_checkpoint_metadata: Callable[[Any, Any], Any] = getattr(
+    _checkpoint_base, "get_checkpoint_metadata", lambda config, metadata: metadata
+)
 
 
 def _filter_value(value: Any) -> Any:

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use rusqlite::types::ValueRef;
-use rusqlite::{params, params_from_iter, Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{params, params_from_iter, Connection, OpenFlags};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -232,6 +232,45 @@ const GET_WRITES: &str = "SELECT task_id, channel, type, value FROM writes \
 const GET_WRITES_NO_TASK_PATH: &str = "SELECT task_id, channel, type, value FROM writes \
     WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? ORDER BY task_id, idx";
 
+/// A transaction on cached `BEGIN`/`COMMIT`/`ROLLBACK` statements (rusqlite's own
+/// `Transaction` re-parses them on every call). Dropped without `commit`: rolled back.
+struct Tx<'a> {
+    conn: &'a Connection,
+    open: bool,
+}
+
+impl<'a> Tx<'a> {
+    fn begin(conn: &'a Connection, sql: &str) -> Result<Self> {
+        conn.prepare_cached(sql)?.execute([])?;
+        Ok(Self { conn, open: true })
+    }
+
+    fn commit(mut self) -> Result<()> {
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing to report from here; the error that got us here is returned.
+            let _ = self
+                .conn
+                .prepare_cached("ROLLBACK")
+                .and_then(|mut s| s.execute([]));
+        }
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
 pub struct Store {
     conn: Connection,
     /// False only for a read-only database created before the `task_path` column.
@@ -406,10 +445,15 @@ impl Store {
         Ok(out)
     }
 
-    fn write_tx(&mut self) -> Result<rusqlite::Transaction<'_>> {
-        Ok(self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    /// A write transaction: `BEGIN IMMEDIATE` takes the write lock up front (waiting
+    /// up to the busy timeout), so a write never fails midway on a lock upgrade.
+    fn write_tx(&mut self) -> Result<Tx<'_>> {
+        Tx::begin(&self.conn, "BEGIN IMMEDIATE")
+    }
+
+    /// A read transaction: one snapshot for a checkpoint and its writes.
+    fn read_tx(&mut self) -> Result<Tx<'_>> {
+        Tx::begin(&self.conn, "BEGIN")
     }
 
     /// Insert or replace one checkpoint (one transaction).
@@ -582,7 +626,7 @@ impl Store {
         checkpoint_id: Option<&str>,
     ) -> Result<Option<CheckpointRow>> {
         let has_task_path = self.has_task_path;
-        let tx = self.conn.transaction()?;
+        let tx = self.read_tx()?;
         let row = match checkpoint_id {
             Some(id) => read_checkpoint(&tx, GET_BY_ID, params![thread_id, checkpoint_ns, id])?,
             None => read_checkpoint(&tx, GET_LATEST, params![thread_id, checkpoint_ns])?,
@@ -594,7 +638,7 @@ impl Store {
             }
             None => None,
         };
-        tx.finish()?;
+        tx.commit()?;
         Ok(row)
     }
 
@@ -657,7 +701,7 @@ impl Store {
     /// The rows for `keys`, in that order; keys deleted since are skipped.
     pub fn get_many(&mut self, keys: &[Key]) -> Result<Vec<CheckpointRow>> {
         let has_task_path = self.has_task_path;
-        let tx = self.conn.transaction()?;
+        let tx = self.read_tx()?;
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
             if let Some(mut row) = read_checkpoint(
@@ -669,7 +713,7 @@ impl Store {
                 out.push(row);
             }
         }
-        tx.finish()?;
+        tx.commit()?;
         Ok(out)
     }
 }
