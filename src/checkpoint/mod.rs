@@ -388,7 +388,8 @@ impl Store {
             )
             .map(|n| n > 0)
         };
-        if !(retry_busy(timeout, || exists("checkpoints"))? && retry_busy(timeout, || exists("writes"))?)
+        if !(retry_busy(timeout, || exists("checkpoints"))?
+            && retry_busy(timeout, || exists("writes"))?)
         {
             retry_busy(timeout, || conn.execute_batch(SCHEMA))?;
         }
@@ -435,11 +436,9 @@ impl Store {
             "page_size",
             "wal_autocheckpoint",
         ] {
-            let value = self
-                .conn
-                .query_row(&format!("PRAGMA {name}"), [], |r| {
-                    Ok(text(r.get_ref(0)?).unwrap_or_default())
-                })?;
+            let value = self.conn.query_row(&format!("PRAGMA {name}"), [], |r| {
+                Ok(text(r.get_ref(0)?).unwrap_or_default())
+            })?;
             out.push((name, value));
         }
         Ok(out)
@@ -744,7 +743,8 @@ fn read_checkpoint(
         Ok(None) => return Err(corrupt("the checkpoint column is NULL")),
         Err(what) => return Err(corrupt(&format!("checkpoint column: {what}"))),
     };
-    let metadata = bytes(r.get_ref(6)?).map_err(|what| corrupt(&format!("metadata column: {what}")))?;
+    let metadata =
+        bytes(r.get_ref(6)?).map_err(|what| corrupt(&format!("metadata column: {what}")))?;
     Ok(Some(CheckpointRow {
         parent_checkpoint_id: text(r.get_ref(3)?),
         type_: text(r.get_ref(4)?),

@@ -14,7 +14,13 @@ fn memory() -> Store {
 
 fn put(store: &mut Store, thread: &str, ns: &str, id: &str, parent: Option<&str>, meta: &str) {
     store
-        .put(&key(thread, ns, id), parent, "msgpack", id.as_bytes(), meta.as_bytes())
+        .put(
+            &key(thread, ns, id),
+            parent,
+            "msgpack",
+            id.as_bytes(),
+            meta.as_bytes(),
+        )
         .unwrap();
 }
 
@@ -32,7 +38,10 @@ fn put_get_latest_and_by_id() {
     assert_eq!(first.parent_checkpoint_id, None);
     assert!(s.get("t", "", Some("9")).unwrap().is_none());
     assert!(s.get("other", "", None).unwrap().is_none());
-    assert_eq!(s.get("t", "ns", None).unwrap().unwrap().key.checkpoint_id, "3");
+    assert_eq!(
+        s.get("t", "ns", None).unwrap().unwrap().key.checkpoint_id,
+        "3"
+    );
 }
 
 #[test]
@@ -48,7 +57,8 @@ fn writes_are_sorted_and_ignore_or_replace() {
     };
     s.put_writes(&k, "b", "~1", &[w(0, "x", b"b0"), w(1, "y", b"b1")], false)
         .unwrap();
-    s.put_writes(&k, "a", "~2", &[w(0, "x", b"a0")], false).unwrap();
+    s.put_writes(&k, "a", "~2", &[w(0, "x", b"a0")], false)
+        .unwrap();
     // First write wins for regular channels.
     s.put_writes(&k, "b", "~1", &[w(0, "x", b"changed")], false)
         .unwrap();
@@ -61,7 +71,13 @@ fn writes_are_sorted_and_ignore_or_replace() {
     let got: Vec<_> = row
         .writes
         .iter()
-        .map(|w| (w.task_id.as_str(), w.channel.as_str(), w.value.clone().unwrap()))
+        .map(|w| {
+            (
+                w.task_id.as_str(),
+                w.channel.as_str(),
+                w.value.clone().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -77,12 +93,44 @@ fn writes_are_sorted_and_ignore_or_replace() {
 #[test]
 fn list_filters_before_limit() {
     let mut s = memory();
-    put(&mut s, "t", "", "1", None, r#"{"source":"input","step":-1}"#);
-    put(&mut s, "t", "", "2", Some("1"), r#"{"source":"loop","step":0}"#);
-    put(&mut s, "t", "sub", "3", None, r#"{"source":"loop","step":1}"#);
-    put(&mut s, "u", "", "4", None, r#"{"source":"loop","step":1,"x":null}"#);
+    put(
+        &mut s,
+        "t",
+        "",
+        "1",
+        None,
+        r#"{"source":"input","step":-1}"#,
+    );
+    put(
+        &mut s,
+        "t",
+        "",
+        "2",
+        Some("1"),
+        r#"{"source":"loop","step":0}"#,
+    );
+    put(
+        &mut s,
+        "t",
+        "sub",
+        "3",
+        None,
+        r#"{"source":"loop","step":1}"#,
+    );
+    put(
+        &mut s,
+        "u",
+        "",
+        "4",
+        None,
+        r#"{"source":"loop","step":1,"x":null}"#,
+    );
     let ids = |s: &mut Store, q: &ListQuery| -> Vec<String> {
-        s.list_keys(q).unwrap().into_iter().map(|k| k.checkpoint_id).collect()
+        s.list_keys(q)
+            .unwrap()
+            .into_iter()
+            .map(|k| k.checkpoint_id)
+            .collect()
     };
     let all = ListQuery::default();
     assert_eq!(ids(&mut s, &all), ["4", "3", "2", "1"]);
@@ -126,7 +174,10 @@ fn filter_keys_are_validated() {
         filter: vec![("x') OR '1'='1".into(), FilterValue::Int(1))],
         ..Default::default()
     };
-    assert!(matches!(s.list_keys(&bad), Err(StoreError::InvalidFilterKey(_))));
+    assert!(matches!(
+        s.list_keys(&bad),
+        Err(StoreError::InvalidFilterKey(_))
+    ));
     assert!(validate_filter_key("a.b-c_1").is_ok());
     assert!(validate_filter_key("").is_err());
 }
@@ -171,7 +222,10 @@ fn corrupt_rows_are_reported_with_their_key() {
         )
         .unwrap();
     let err = s.get("t", "", None).unwrap_err().to_string();
-    assert!(err.contains("corrupt checkpoint") && err.contains("\"1\""), "{err}");
+    assert!(
+        err.contains("corrupt checkpoint") && err.contains("\"1\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -214,8 +268,10 @@ fn copy_prune_and_delete_for_runs() {
         type_: "msgpack",
         value: b"v",
     }];
-    s.put_writes(&key("t", "", "1"), "task", "", &w, false).unwrap();
-    s.put_writes(&key("t", "", "2"), "task", "", &w, false).unwrap();
+    s.put_writes(&key("t", "", "1"), "task", "", &w, false)
+        .unwrap();
+    s.put_writes(&key("t", "", "2"), "task", "", &w, false)
+        .unwrap();
     s.copy_thread("t", "u").unwrap();
     let all_u = ListQuery {
         thread_id: Some("u".into()),
@@ -224,14 +280,27 @@ fn copy_prune_and_delete_for_runs() {
     assert_eq!(s.list_keys(&all_u).unwrap().len(), 3);
     assert_eq!(s.get("u", "", Some("1")).unwrap().unwrap().writes.len(), 1);
     s.prune(&["u".into()], true).unwrap();
-    let ids: Vec<_> = s.list_keys(&all_u).unwrap().into_iter().map(|k| k.checkpoint_id).collect();
+    let ids: Vec<_> = s
+        .list_keys(&all_u)
+        .unwrap()
+        .into_iter()
+        .map(|k| k.checkpoint_id)
+        .collect();
     assert_eq!(ids, ["3", "2"]);
     assert_eq!(s.get("u", "", None).unwrap().unwrap().writes.len(), 1);
     s.prune(&["u".into()], false).unwrap();
     assert!(s.list_keys(&all_u).unwrap().is_empty());
     s.delete_for_runs(&["r2".into()]).unwrap();
-    let left: Vec<_> = s.list_keys(&ListQuery::default()).unwrap().into_iter().map(|k| k.checkpoint_id).collect();
+    let left: Vec<_> = s
+        .list_keys(&ListQuery::default())
+        .unwrap()
+        .into_iter()
+        .map(|k| k.checkpoint_id)
+        .collect();
     assert_eq!(left, ["1"]);
-    let n: i64 = s.conn.query_row("SELECT count(*) FROM writes", [], |r| r.get(0)).unwrap();
+    let n: i64 = s
+        .conn
+        .query_row("SELECT count(*) FROM writes", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 1);
 }

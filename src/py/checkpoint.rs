@@ -401,8 +401,15 @@ impl SqliteCheckpointStore {
     }
 
     /// Copy every checkpoint and write of `source_thread_id` to `target_thread_id`, atomically.
-    fn copy_thread(&self, py: Python<'_>, source_thread_id: String, target_thread_id: String) -> PyResult<()> {
-        self.with_store(py, move |s| s.copy_thread(&source_thread_id, &target_thread_id))
+    fn copy_thread(
+        &self,
+        py: Python<'_>,
+        source_thread_id: String,
+        target_thread_id: String,
+    ) -> PyResult<()> {
+        self.with_store(py, move |s| {
+            s.copy_thread(&source_thread_id, &target_thread_id)
+        })
     }
 
     /// Keep only the latest checkpoint per namespace (`keep_latest=True`) or delete
