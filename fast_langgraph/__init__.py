@@ -22,6 +22,8 @@ __all__ = [
     "RedisStore",
     "RedisLLMCache",
     "RedisNodeCache",
+    "RustSqliteSaver",
+    "AsyncRustSqliteSaver",
 ]
 
 # Loaded on first use: importing fast_langgraph must not load the Rust core
@@ -36,6 +38,8 @@ _LAZY = {
     "RedisStore": "fast_langgraph.redis_cache",  # needs redis-py: pip install "fast-langgraph[redis]"
     "RedisLLMCache": "fast_langgraph.redis_cache",
     "RedisNodeCache": "fast_langgraph.redis_cache",
+    "RustSqliteSaver": "fast_langgraph.sqlite_saver",
+    "AsyncRustSqliteSaver": "fast_langgraph.sqlite_saver",
 }
 
 

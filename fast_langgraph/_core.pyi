@@ -1,6 +1,6 @@
 """Type stubs for the Rust core, ``fast_langgraph._core``."""
 
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, TypedDict, final
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypedDict, final
 
 class _BuildInfo(TypedDict):
     version: str
@@ -80,3 +80,55 @@ class CachedFunction:
 
 def make_key(obj: Any) -> Tuple[bytes, Any]:
     """The stable cache key of ``obj`` and the objects it pins (a tuple, or None)."""
+
+_Write = Tuple[str, str, Optional[str], Optional[bytes]]
+_Row = Tuple[str, str, str, Optional[str], Optional[str], bytes, Optional[bytes], List[_Write]]
+
+@final
+class SqliteCheckpointStore:
+    """SQLite storage for LangGraph checkpoints (langgraph-checkpoint-sqlite schema); thread-safe."""
+
+    def __new__(
+        cls, path: str, *, journal_mode: str = "WAL", synchronous: str = "FULL", busy_timeout: float = 5.0
+    ) -> SqliteCheckpointStore: ...
+    @property
+    def path(self) -> str: ...
+    @staticmethod
+    def sqlite_version() -> str: ...
+    def pragmas(self) -> Dict[str, str]: ...
+    def close(self) -> None: ...
+    def put(
+        self,
+        thread_id: str,
+        checkpoint_ns: str,
+        checkpoint_id: str,
+        parent_checkpoint_id: Optional[str],
+        type_: str,
+        checkpoint: bytes,
+        metadata: bytes,
+    ) -> None: ...
+    def put_writes(
+        self,
+        thread_id: str,
+        checkpoint_ns: str,
+        checkpoint_id: str,
+        task_id: str,
+        task_path: str,
+        writes: Sequence[Tuple[int, str, str, bytes]],
+        replace: bool,
+    ) -> None: ...
+    def get(self, thread_id: str, checkpoint_ns: str, checkpoint_id: Optional[str] = None) -> Optional[_Row]: ...
+    def list_keys(
+        self,
+        thread_id: Optional[str] = None,
+        checkpoint_ns: Optional[str] = None,
+        checkpoint_id: Optional[str] = None,
+        filter: Optional[Sequence[Tuple[str, Optional[int | float | str]]]] = None,
+        before: Optional[str] = None,
+        limit: Optional[int] = None,
+    ) -> List[Tuple[str, str, str]]: ...
+    def get_many(self, keys: Sequence[Tuple[str, str, str]]) -> List[_Row]: ...
+    def delete_thread(self, thread_id: str) -> None: ...
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None: ...
+    def prune(self, thread_ids: Sequence[str], keep_latest: bool) -> None: ...
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None: ...

@@ -69,6 +69,32 @@ def _import_langgraph() -> Optional[str]:
     return None
 
 
+def _sqlite_report(core: Any) -> Optional[Dict[str, Any]]:
+    """The SQLite library behind RustSqliteSaver and the pragmas a new saver runs with."""
+    if core is None:
+        return None
+    import shutil
+    import sqlite3
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="flg-doctor-")
+    try:
+        store = core.SqliteCheckpointStore(os.path.join(folder, "probe.db"))
+        pragmas = store.pragmas()
+        store.close()
+        levels = {"0": "OFF", "1": "NORMAL", "2": "FULL", "3": "EXTRA"}
+        pragmas["synchronous"] = levels.get(pragmas.get("synchronous", ""), pragmas.get("synchronous", ""))
+    except Exception as exc:
+        pragmas = {"error": "%s: %s" % (type(exc).__name__, exc)}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "rust_sqlite_version": core.SqliteCheckpointStore.sqlite_version(),
+        "python_sqlite3_version": sqlite3.sqlite_version,
+        "saver_default_pragmas": pragmas,
+    }
+
+
 def collect() -> Dict[str, Any]:
     """Everything the doctor reports, as plain data."""
     import fast_langgraph
@@ -90,6 +116,12 @@ def collect() -> Dict[str, Any]:
                 "no %s found in site-packages" % PTH_NAME if not autoload["pth_files"] else "site disabled, e.g. python -S"
             )
         )
+    sqlite_info = _sqlite_report(core)
+    if sqlite_info and sqlite_info["rust_sqlite_version"] != sqlite_info["python_sqlite3_version"]:
+        problems.append(
+            "RustSqliteSaver uses SQLite %s but Python's sqlite3 uses %s: two SQLite libraries in one "
+            "process must not open the same database file" % (sqlite_info["rust_sqlite_version"], sqlite_info["python_sqlite3_version"])
+        )
     for entry in patches:
         # A patch outside its declared version range is expected not to apply.
         if entry["status"] not in ("applied", "disabled") and entry["in_range"]:
@@ -101,6 +133,7 @@ def collect() -> Dict[str, Any]:
         "versions": {name: _patching.installed_version(name) for name in DISTRIBUTIONS},
         "autoload": autoload,
         "patches": patches,
+        "sqlite": sqlite_info,
         "problems": problems,
         "ok": not problems,
     }
@@ -121,6 +154,10 @@ def render(report: Dict[str, Any]) -> str:
         "switches: FAST_LANGGRAPH=%s  FAST_LANGGRAPH_DISABLE=%s"
         % (auto["FAST_LANGGRAPH"] or "(unset)", auto["FAST_LANGGRAPH_DISABLE"] or "(unset)")
     )
+    sq = report.get("sqlite")
+    if sq:
+        pragmas = " ".join("%s=%s" % kv for kv in sq["saver_default_pragmas"].items())
+        lines.append("SQLite %s (Python sqlite3: %s); RustSqliteSaver defaults: %s" % (sq["rust_sqlite_version"], sq["python_sqlite3_version"], pragmas))
     lines.append("")
     width = max([len(p["name"]) for p in report["patches"]] + [5])
     lines.append("%-*s  %-8s  %s" % (width, "patch", "status", "reason / targets"))

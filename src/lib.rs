@@ -4,6 +4,7 @@
 //! this file is the PyO3 glue that exposes it.
 
 pub mod cache;
+pub mod checkpoint;
 mod py;
 pub mod serde;
 
@@ -40,6 +41,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     py::cache::register(m)?;
     py::serde::register(m)?;
+    py::checkpoint::register(m)?;
     Ok(())
 }
 

@@ -1,0 +1,282 @@
+"""Checkpoint saver benchmarks: ``python -m fast_langgraph.bench saver``.
+
+``RustSqliteSaver`` against ``langgraph-checkpoint-sqlite``'s ``SqliteSaver``, side by
+side in one process, each on its own file in the same folder (same file system), at the
+same durability settings (journal mode and ``synchronous`` set on both connections),
+results checked equal:
+
+* ``put``, ``put_writes``, ``get_tuple`` and ``list`` over ``--n`` checkpoints of a
+  message-heavy state (``--messages`` chat messages per checkpoint);
+* how much of ``put`` is fsync: the same puts at ``synchronous=OFF``;
+* end to end, a ``--steps``-step agent graph (agent and tool nodes alternating).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+
+def _messages(n: int) -> List[Any]:
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    return [
+        (HumanMessage if i % 2 == 0 else AIMessage)(
+            content="message %d: %s" % (i, "lorem ipsum dolor sit amet " * 8), id="m%d" % i
+        )
+        for i in range(n)
+    ]
+
+
+def _checkpoints(n: int, messages: int) -> List[Any]:
+    from langgraph.checkpoint.base import empty_checkpoint
+    from langgraph.checkpoint.base.id import uuid6
+
+    base = _messages(messages)
+    out = []
+    for i in range(n):
+        cp = empty_checkpoint()
+        cp["id"] = str(uuid6())
+        cp["channel_values"] = {"messages": base, "step": i}
+        cp["channel_versions"] = {"messages": "%032d.0" % (i + 1), "step": "%032d.0" % (i + 1)}
+        out.append(cp)
+    return out
+
+
+def _upstream(path: str, journal_mode: str, synchronous: str) -> Any:
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(path, check_same_thread=False)
+    saver = SqliteSaver(conn)
+    saver.setup()  # sets journal_mode=WAL
+    conn.execute("PRAGMA journal_mode=%s" % journal_mode)
+    conn.execute("PRAGMA synchronous=%s" % synchronous)
+    return saver
+
+
+def _rust(path: str, journal_mode: str, synchronous: str) -> Any:
+    from fast_langgraph.sqlite_saver import RustSqliteSaver
+
+    return RustSqliteSaver(path, journal_mode=journal_mode, synchronous=synchronous)
+
+
+def _pragmas(saver: Any) -> str:
+    conn = getattr(saver, "conn", None)
+    if conn is not None:
+        jm = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        sync = conn.execute("PRAGMA synchronous").fetchone()[0]
+    else:
+        p = saver.pragmas()
+        jm, sync = p["journal_mode"], p["synchronous"]
+    return "journal_mode=%s synchronous=%s" % (jm, {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[int(sync)])
+
+
+def _time(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def saver_cases(
+    folder: str, n: int, messages: int, journal_mode: str, synchronous: str, rounds: int = 3
+) -> List[Dict[str, Any]]:
+    """Each case runs in ``rounds`` rounds alternating the savers (this machine is shared
+    and noisy); a saver's time is its best round."""
+    checkpoints = _checkpoints(n, messages)
+    writes = [("messages", _messages(2)), ("step", 1)]
+    makers = {"SqliteSaver": _upstream, "RustSqliteSaver": _rust}
+    savers = {
+        name: (
+            make(os.path.join(folder, "%s-%s.db" % (name, synchronous)), journal_mode, synchronous),
+            make(os.path.join(folder, "%s-off.db" % name), journal_mode, "OFF"),
+        )
+        for name, make in makers.items()
+    }
+    timings: Dict[str, Dict[str, float]] = {name: {} for name in makers}
+    configs: Dict[str, List[Any]] = {name: [] for name in makers}
+
+    def record(name: str, case: str, seconds: float, ops: int) -> None:
+        per_op = seconds / ops
+        timings[name][case] = min(timings[name].get(case, per_op), per_op)
+
+    def put_all(saver: Any, thread: str, out: List[Any]) -> None:
+        cfg: Dict[str, Any] = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
+        for cp in checkpoints:
+            cfg = saver.put(cfg, cp, {"source": "loop", "step": cp["channel_values"]["step"]}, {})
+            out.append(cfg)
+
+    latest = {"configurable": {"thread_id": "bench-0"}}
+    for r in range(rounds):
+        for name, (saver, nosync) in savers.items():
+            out: List[Any] = []
+            record(name, "put", _time(lambda: put_all(saver, "bench-%d" % r, out)), n)
+            if r == 0:
+                configs[name] = out
+            record(name, "put (synchronous=OFF)", _time(lambda: put_all(nosync, "bench-%d" % r, [])), n)
+            record(name, "put_writes", _time(lambda: [saver.put_writes(c, writes, "task-%d" % i) for i, c in enumerate(out)]), n)
+        for name, (saver, _) in savers.items():
+            cfgs = configs[name]
+            record(name, "get_tuple", _time(lambda: [saver.get_tuple(c) for c in cfgs]), n)
+            record(name, "get_tuple (latest)", _time(lambda: [saver.get_tuple(latest) for _ in range(100)]), 100)
+            record(name, "list (per item)", _time(lambda: list(saver.list(latest))), n)
+            record(name, "list (limit=10)", _time(lambda: [list(saver.list(latest, limit=10)) for _ in range(20)]), 20)
+
+    # The storage layer alone (bytes already serialized, synchronous=OFF so no fsync):
+    # what the Rust core replaces, without the serde work both savers share.
+    up_off, ru_off = savers["SqliteSaver"][1], savers["RustSqliteSaver"][1]
+    rows_in = [ru_off._put_args({"configurable": {"thread_id": "raw", "checkpoint_ns": ""}}, cp, {"step": 1}) for cp in checkpoints]
+    from langgraph.checkpoint.sqlite.utils import pending_writes_sql
+
+    insert = (
+        "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
+        "parent_checkpoint_id, type, checkpoint, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+    select = (
+        "SELECT thread_id, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata "
+        "FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?"
+    )
+
+    def up_put_raw() -> None:
+        for args in rows_in:
+            with up_off.cursor() as cur:
+                cur.execute(insert, args)
+
+    def up_get_raw() -> None:
+        for args in rows_in:
+            with up_off.cursor(transaction=False) as cur:
+                cur.execute(select, ("raw", "", args[2]))
+                cur.fetchone()
+                cur.execute(pending_writes_sql(True), ("raw", "", args[2]))
+                cur.fetchall()
+
+    for _ in range(rounds):
+        record("SqliteSaver", "storage only: put (no serde, no fsync)", _time(up_put_raw), n)
+        record("RustSqliteSaver", "storage only: put (no serde, no fsync)", _time(lambda: [ru_off._store.put(*a) for a in rows_in]), n)
+        record("SqliteSaver", "storage only: get_tuple (no serde)", _time(up_get_raw), n)
+        record("RustSqliteSaver", "storage only: get_tuple (no serde)", _time(lambda: [ru_off._store.get("raw", "", a[2]) for a in rows_in]), n)
+
+    results = {
+        name: {
+            "pragmas": _pragmas(saver),
+            "some": [saver.get_tuple(c) for c in configs[name][:: max(1, n // 10)]],
+            "listed": list(saver.list(latest)),
+        }
+        for name, (saver, _) in savers.items()
+    }
+    up, ru = results["SqliteSaver"], results["RustSqliteSaver"]
+    if up["some"] != ru["some"] or up["listed"] != ru["listed"]:
+        raise AssertionError("RustSqliteSaver and SqliteSaver returned different checkpoints")
+    if up["pragmas"] != ru["pragmas"]:
+        raise AssertionError("durability settings differ: %s vs %s" % (up["pragmas"], ru["pragmas"]))
+    rows: List[Dict[str, Any]] = []
+    for case in timings["SqliteSaver"]:
+        a, b = timings["SqliteSaver"][case], timings["RustSqliteSaver"][case]
+        rows.append({"case": case, "SqliteSaver_us": a * 1e6, "RustSqliteSaver_us": b * 1e6, "speedup": a / b})
+    for name in makers:
+        full, off = timings[name]["put"], timings[name]["put (synchronous=OFF)"]
+        rows.append({"case": "fsync share of put (%s)" % name, "value": max(0.0, (full - off) / full)})
+    # What a put costs besides SQLite: serializing the checkpoint (same for both savers).
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    serde = JsonPlusSerializer()
+    dumps = _time(lambda: [serde.dumps_typed(cp) for cp in checkpoints]) / n
+    blob = serde.dumps_typed(checkpoints[0])
+    loads = _time(lambda: [serde.loads_typed(blob) for _ in range(min(n, 200))]) / min(n, 200)
+    rows.append({"case": "serde dumps_typed / loads_typed per checkpoint", "value": "%.0f us / %.0f us (%d bytes)" % (dumps * 1e6, loads * 1e6, len(blob[1]))})
+    rows.append({"case": "settings", "value": "%s; %d checkpoints of %d messages" % (ru["pragmas"], n, messages)})
+    return rows
+
+
+def _agent_graph(checkpointer: Any, steps: int) -> Any:
+    from typing import Annotated, TypedDict
+
+    from langchain_core.messages import AIMessage, ToolMessage
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.graph.message import add_messages
+
+    class State(TypedDict):
+        messages: Annotated[list, add_messages]
+
+    def agent(state: State) -> Dict[str, Any]:
+        n = len(state["messages"])
+        if n >= steps:
+            return {"messages": [AIMessage(content="done", id="final")]}
+        call = {"name": "search", "args": {"q": "query %d" % n}, "id": "call-%d" % n}
+        return {"messages": [AIMessage(content="thinking about step %d " % n * 4, tool_calls=[call], id="ai-%d" % n)]}
+
+    def tools(state: State) -> Dict[str, Any]:
+        call = state["messages"][-1].tool_calls[0]
+        return {"messages": [ToolMessage(content="result %s " % call["args"]["q"] * 20, tool_call_id=call["id"], id="t-%s" % call["id"])]}
+
+    g = StateGraph(State)
+    g.add_node("agent", agent)
+    g.add_node("tools", tools)
+    g.add_edge(START, "agent")
+    g.add_conditional_edges("agent", lambda s: "tools" if s["messages"][-1].tool_calls else END, ["tools", END])
+    g.add_edge("tools", "agent")
+    return g.compile(checkpointer=checkpointer)
+
+
+def graph_case(folder: str, steps: int, journal_mode: str, synchronous: str, repeat: int = 3) -> List[Dict[str, Any]]:
+    from langchain_core.messages import HumanMessage
+
+    makers = (("SqliteSaver", _upstream), ("RustSqliteSaver", _rust))
+    savers = {name: make(os.path.join(folder, "%s-graph.db" % name), journal_mode, synchronous) for name, make in makers}
+    graphs = {name: _agent_graph(saver, steps) for name, saver in savers.items()}
+    outputs: Dict[str, Any] = {}
+    samples: Dict[str, List[float]] = {name: [] for name in savers}
+    for r in range(repeat):  # alternate the savers: the machine is shared and noisy
+        for name, graph in graphs.items():
+            config = {"configurable": {"thread_id": "run-%d" % r}, "recursion_limit": steps * 3}
+            start = time.perf_counter()
+            outputs[name] = graph.invoke({"messages": [HumanMessage(content="go", id="h")]}, config)
+            samples[name].append(time.perf_counter() - start)
+    history = {name: len(list(saver.list({"configurable": {"thread_id": "run-0"}}))) for name, saver in savers.items()}
+    if outputs["SqliteSaver"] != outputs["RustSqliteSaver"] or history["SqliteSaver"] != history["RustSqliteSaver"]:
+        raise AssertionError("the agent graph gave different results on the two savers")
+    a, b = min(samples["SqliteSaver"]), min(samples["RustSqliteSaver"])
+    return [
+        {
+            "case": "agent graph, %d steps (%d checkpoints)" % (steps, history["SqliteSaver"]),
+            "SqliteSaver_us": a * 1e6,
+            "RustSqliteSaver_us": b * 1e6,
+            "speedup": a / b,
+        }
+    ]
+
+
+def render(rows: List[Dict[str, Any]]) -> str:
+    lines = ["%-44s %14s %16s %8s" % ("case", "SqliteSaver", "RustSqliteSaver", "speedup")]
+    for r in rows:
+        if "value" in r:
+            v = r["value"]
+            lines.append("%-44s %s" % (r["case"], ("%.0f%%" % (v * 100)) if isinstance(v, float) else v))
+        else:
+            lines.append(
+                "%-44s %11.1f us %13.1f us %7.2fx" % (r["case"], r["SqliteSaver_us"], r["RustSqliteSaver_us"], r["speedup"])
+            )
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fast_langgraph.bench saver", description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="checkpoints (default 1000)")
+    parser.add_argument("--messages", type=int, default=50, help="messages per checkpoint (default 50)")
+    parser.add_argument("--steps", type=int, default=100, help="super-steps of the agent graph (default 100)")
+    parser.add_argument("--journal-mode", default="WAL")
+    parser.add_argument("--synchronous", default="FULL", help="FULL (default), NORMAL, OFF, EXTRA: for both savers")
+    parser.add_argument("--dir", default=None, help="folder for the database files (default: a temp folder)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    folder = tempfile.mkdtemp(prefix="flg-saver-bench-", dir=args.dir)
+    try:
+        rows = saver_cases(folder, args.n, args.messages, args.journal_mode, args.synchronous)
+        rows += graph_case(folder, args.steps, args.journal_mode, args.synchronous)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(json.dumps(rows, indent=2) if args.json else render(rows))
+    return 0

@@ -1,0 +1,435 @@
+//! Python face of the SQLite checkpoint store: `fast_langgraph._core.SqliteCheckpointStore`,
+//! the storage half of `fast_langgraph.sqlite_saver.RustSqliteSaver` (which does the
+//! serialization with the saver's `serde`, in Python).
+//!
+//! Locking rules (no deadlock, no "Already borrowed"):
+//! * SQLite work runs with the GIL released, and the GIL is released *before* the
+//!   connection lock is taken; the lock is never held while Python code can run.
+//! * Values cross the boundary as owned Rust data, so nothing borrowed from Python
+//!   is touched without the GIL except immutable `bytes` buffers kept alive by the
+//!   caller's frame (see `RawBytes`).
+//! * A connection is never used across `fork()`: the child gets a fresh one, opened
+//!   on first use, and the inherited one is leaked rather than closed (closing it
+//!   could release locks or remove the WAL the parent still relies on).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use crate::checkpoint::{
+    parse_journal_mode, CheckpointRow, FilterValue, Key, ListQuery, NewWrite, Options, Store,
+    StoreError, Synchronous,
+};
+
+/// A `bytes` buffer read without the GIL. Sound because `bytes` are immutable and
+/// the object is owned by the calling frame for the whole `detach`.
+#[derive(Clone, Copy)]
+struct RawBytes {
+    ptr: *const u8,
+    len: usize,
+}
+
+unsafe impl Send for RawBytes {}
+
+impl RawBytes {
+    fn new(b: &Bound<'_, PyBytes>) -> Self {
+        let s = b.as_bytes();
+        Self {
+            ptr: s.as_ptr(),
+            len: s.len(),
+        }
+    }
+
+    /// # Safety
+    /// The `bytes` object must still be alive.
+    unsafe fn get<'a>(self) -> &'a [u8] {
+        std::slice::from_raw_parts(self.ptr, self.len)
+    }
+}
+
+enum Conn {
+    /// Not opened yet in this process (after `fork()`).
+    Unopened,
+    Open(Store),
+    Closed,
+}
+
+struct Slot {
+    pid: u32,
+    conn: Mutex<Conn>,
+}
+
+fn to_py_err(err: StoreError) -> PyErr {
+    match err {
+        StoreError::Sqlite(e) => sqlite_error(&e),
+        StoreError::Closed => sqlite3_exception("ProgrammingError", err.to_string()),
+        StoreError::Create { .. } => sqlite3_exception("OperationalError", err.to_string()),
+        StoreError::Corrupt { .. }
+        | StoreError::InvalidFilterKey(_)
+        | StoreError::InvalidOption(_) => PyValueError::new_err(err.to_string()),
+    }
+}
+
+/// Raise what code written for `SqliteSaver` already catches: `sqlite3` exceptions.
+fn sqlite_error(e: &rusqlite::Error) -> PyErr {
+    use rusqlite::ErrorCode as C;
+    let class = match e.sqlite_error_code() {
+        Some(C::ConstraintViolation) => "IntegrityError",
+        Some(C::DatabaseCorrupt | C::NotADatabase) => "DatabaseError",
+        Some(C::ApiMisuse) => "ProgrammingError",
+        Some(_) => "OperationalError",
+        None => "DatabaseError",
+    };
+    sqlite3_exception(class, e.to_string())
+}
+
+fn sqlite3_exception(class: &str, message: String) -> PyErr {
+    Python::attach(|py| {
+        match py
+            .import("sqlite3")
+            .and_then(|m| m.getattr(class))
+            .and_then(|cls| cls.call1((message.clone(),)))
+        {
+            Ok(exc) => PyErr::from_value(exc),
+            Err(e) => e,
+        }
+    })
+}
+
+/// SQLite storage for LangGraph checkpoints, same schema as `langgraph-checkpoint-sqlite`.
+///
+/// Thread-safe; every method releases the GIL while it talks to SQLite. Writes are
+/// single `BEGIN IMMEDIATE` transactions (all or nothing).
+#[pyclass(frozen, module = "fast_langgraph._core")]
+pub struct SqliteCheckpointStore {
+    path: String,
+    options: Options,
+    slot: Mutex<Arc<Slot>>,
+}
+
+type RowTuple<'py> = Bound<'py, PyTuple>;
+
+fn row_to_py<'py>(py: Python<'py>, row: CheckpointRow) -> PyResult<RowTuple<'py>> {
+    let writes = PyList::empty(py);
+    for w in row.writes {
+        writes.append((
+            w.task_id,
+            w.channel,
+            w.type_,
+            w.value.map(|v| PyBytes::new(py, &v)),
+        ))?;
+    }
+    (
+        row.key.thread_id,
+        row.key.checkpoint_ns,
+        row.key.checkpoint_id,
+        row.parent_checkpoint_id,
+        row.type_,
+        PyBytes::new(py, &row.checkpoint),
+        row.metadata.map(|m| PyBytes::new(py, &m)),
+        writes,
+    )
+        .into_pyobject(py)
+}
+
+fn filter_value(value: &Bound<'_, PyAny>) -> PyResult<FilterValue> {
+    if value.is_none() {
+        Ok(FilterValue::Null)
+    } else if value.cast::<PyBool>().is_ok() {
+        Ok(FilterValue::Int(i64::from(value.extract::<bool>()?)))
+    } else if value.cast::<PyInt>().is_ok() {
+        Ok(FilterValue::Int(value.extract::<i64>()?))
+    } else if value.cast::<PyFloat>().is_ok() {
+        Ok(FilterValue::Real(value.extract::<f64>()?))
+    } else if let Ok(s) = value.cast::<PyString>() {
+        Ok(FilterValue::Text(s.to_cow()?.into_owned()))
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "filter values are None, int, float or str (convert others first), not {}",
+            value.get_type().name()?
+        )))
+    }
+}
+
+impl SqliteCheckpointStore {
+    /// This process's connection slot (a fresh one after `fork()`). Called with the
+    /// GIL held: `os.fork()` also holds it, so no thread is inside this lock at a fork.
+    fn slot(&self, _py: Python<'_>) -> Arc<Slot> {
+        let mut slot = self.slot.lock();
+        let pid = std::process::id();
+        if slot.pid != pid {
+            let closed = matches!(slot.conn.try_lock().as_deref(), Some(Conn::Closed));
+            let inherited = std::mem::replace(
+                &mut *slot,
+                Arc::new(Slot {
+                    pid,
+                    conn: Mutex::new(if closed { Conn::Closed } else { Conn::Unopened }),
+                }),
+            );
+            std::mem::forget(inherited);
+        }
+        slot.clone()
+    }
+
+    /// Run `f` on the connection with the GIL released.
+    fn with_store<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send,
+    ) -> PyResult<T> {
+        let slot = self.slot(py);
+        let path = &self.path;
+        let options = &self.options;
+        py.detach(move || {
+            let mut conn = slot.conn.lock();
+            if let Conn::Unopened = *conn {
+                *conn = Conn::Open(Store::open(path, options)?);
+            }
+            match &mut *conn {
+                Conn::Open(store) => f(store),
+                _ => Err(StoreError::Closed),
+            }
+        })
+        .map_err(to_py_err)
+    }
+}
+
+#[pymethods]
+impl SqliteCheckpointStore {
+    /// Open (or create, mode 0600) the database at `path` and set up the schema.
+    #[new]
+    #[pyo3(signature = (path, *, journal_mode="WAL", synchronous="FULL", busy_timeout=5.0))]
+    fn new(
+        py: Python<'_>,
+        path: String,
+        journal_mode: &str,
+        synchronous: &str,
+        busy_timeout: f64,
+    ) -> PyResult<Self> {
+        if !(busy_timeout.is_finite() && busy_timeout >= 0.0) {
+            return Err(PyValueError::new_err(format!(
+                "busy_timeout must be a finite number of seconds >= 0, got {busy_timeout}"
+            )));
+        }
+        let options = Options {
+            journal_mode: parse_journal_mode(journal_mode).map_err(to_py_err)?,
+            synchronous: Synchronous::parse(synchronous).map_err(to_py_err)?,
+            busy_timeout: Duration::from_secs_f64(busy_timeout),
+            ..Options::default()
+        };
+        let store = {
+            let (p, o) = (&path, &options);
+            py.detach(move || Store::open(p, o)).map_err(to_py_err)?
+        };
+        Ok(Self {
+            path,
+            options,
+            slot: Mutex::new(Arc::new(Slot {
+                pid: std::process::id(),
+                conn: Mutex::new(Conn::Open(store)),
+            })),
+        })
+    }
+
+    /// The database path as given.
+    #[getter]
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Version of the SQLite library this core is linked against.
+    #[staticmethod]
+    fn sqlite_version() -> &'static str {
+        Store::sqlite_version()
+    }
+
+    /// The pragmas in force on this connection (journal_mode, synchronous, ...).
+    fn pragmas<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let values = self.with_store(py, |s| s.pragmas())?;
+        let out = PyDict::new(py);
+        for (name, value) in values {
+            out.set_item(name, value)?;
+        }
+        Ok(out)
+    }
+
+    /// Close the connection; later calls raise `sqlite3.ProgrammingError`. Idempotent.
+    fn close(&self, py: Python<'_>) {
+        let slot = self.slot(py);
+        let old = py.detach(move || std::mem::replace(&mut *slot.conn.lock(), Conn::Closed));
+        drop(old);
+    }
+
+    /// Insert or replace one checkpoint row.
+    #[allow(clippy::too_many_arguments)]
+    fn put(
+        &self,
+        py: Python<'_>,
+        thread_id: String,
+        checkpoint_ns: String,
+        checkpoint_id: String,
+        parent_checkpoint_id: Option<String>,
+        type_: String,
+        checkpoint: &Bound<'_, PyBytes>,
+        metadata: &Bound<'_, PyBytes>,
+    ) -> PyResult<()> {
+        let key = Key {
+            thread_id,
+            checkpoint_ns,
+            checkpoint_id,
+        };
+        let (blob, meta) = (RawBytes::new(checkpoint), RawBytes::new(metadata));
+        self.with_store(py, move |s| {
+            // SAFETY: `checkpoint` and `metadata` are borrowed for this whole call.
+            let (blob, meta) = unsafe { (blob.get(), meta.get()) };
+            s.put(&key, parent_checkpoint_id.as_deref(), &type_, blob, meta)
+        })
+    }
+
+    /// Store one task's writes: `writes` is a list of `(idx, channel, type, value)`.
+    #[allow(clippy::too_many_arguments)]
+    fn put_writes(
+        &self,
+        py: Python<'_>,
+        thread_id: String,
+        checkpoint_ns: String,
+        checkpoint_id: String,
+        task_id: String,
+        task_path: String,
+        writes: Vec<(i64, String, String, Bound<'_, PyBytes>)>,
+        replace: bool,
+    ) -> PyResult<()> {
+        let key = Key {
+            thread_id,
+            checkpoint_ns,
+            checkpoint_id,
+        };
+        let owned: Vec<(i64, String, String, RawBytes)> = writes
+            .iter()
+            .map(|(i, c, t, v)| (*i, c.clone(), t.clone(), RawBytes::new(v)))
+            .collect();
+        self.with_store(py, move |s| {
+            // SAFETY: every value is kept alive by `writes` for this whole call.
+            let batch: Vec<NewWrite<'_>> = owned
+                .iter()
+                .map(|(idx, channel, type_, value)| NewWrite {
+                    idx: *idx,
+                    channel,
+                    type_,
+                    value: unsafe { value.get() },
+                })
+                .collect();
+            s.put_writes(&key, &task_id, &task_path, &batch, replace)
+        })
+    }
+
+    /// `(thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint,
+    /// metadata, writes)` for that id (the latest when `None`), or None. `writes` are
+    /// `(task_id, channel, type, value)` in LangGraph's `writes_sort_key` order.
+    #[pyo3(signature = (thread_id, checkpoint_ns, checkpoint_id=None))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        thread_id: String,
+        checkpoint_ns: String,
+        checkpoint_id: Option<String>,
+    ) -> PyResult<Option<RowTuple<'py>>> {
+        let row = self.with_store(py, move |s| {
+            s.get(&thread_id, &checkpoint_ns, checkpoint_id.as_deref())
+        })?;
+        row.map(|r| row_to_py(py, r)).transpose()
+    }
+
+    /// Keys `(thread_id, checkpoint_ns, checkpoint_id)` matching the query, newest
+    /// first. `filter` is a list of `(metadata key, None | int | float | str)`.
+    #[pyo3(signature = (thread_id=None, checkpoint_ns=None, checkpoint_id=None, filter=None, before=None, limit=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn list_keys(
+        &self,
+        py: Python<'_>,
+        thread_id: Option<String>,
+        checkpoint_ns: Option<String>,
+        checkpoint_id: Option<String>,
+        filter: Option<Vec<(String, Bound<'_, PyAny>)>>,
+        before: Option<String>,
+        limit: Option<i64>,
+    ) -> PyResult<Vec<(String, String, String)>> {
+        let filter = filter
+            .unwrap_or_default()
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), filter_value(v)?)))
+            .collect::<PyResult<Vec<_>>>()?;
+        let query = ListQuery {
+            thread_id,
+            checkpoint_ns,
+            checkpoint_id,
+            filter,
+            before,
+            limit,
+        };
+        let keys = self.with_store(py, move |s| s.list_keys(&query))?;
+        Ok(keys
+            .into_iter()
+            .map(|k| (k.thread_id, k.checkpoint_ns, k.checkpoint_id))
+            .collect())
+    }
+
+    /// The rows (as `get` returns them) for these keys, in order; deleted ones are skipped.
+    fn get_many<'py>(
+        &self,
+        py: Python<'py>,
+        keys: Vec<(String, String, String)>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let keys: Vec<Key> = keys
+            .into_iter()
+            .map(|(thread_id, checkpoint_ns, checkpoint_id)| Key {
+                thread_id,
+                checkpoint_ns,
+                checkpoint_id,
+            })
+            .collect();
+        let rows = self.with_store(py, move |s| s.get_many(&keys))?;
+        let out = PyList::empty(py);
+        for row in rows {
+            out.append(row_to_py(py, row)?)?;
+        }
+        Ok(out)
+    }
+
+    /// Copy every checkpoint and write of `source_thread_id` to `target_thread_id`, atomically.
+    fn copy_thread(
+        &self,
+        py: Python<'_>,
+        source_thread_id: String,
+        target_thread_id: String,
+    ) -> PyResult<()> {
+        self.with_store(py, move |s| {
+            s.copy_thread(&source_thread_id, &target_thread_id)
+        })
+    }
+
+    /// Keep only the latest checkpoint per namespace (`keep_latest=True`) or delete
+    /// everything of these threads, atomically.
+    fn prune(&self, py: Python<'_>, thread_ids: Vec<String>, keep_latest: bool) -> PyResult<()> {
+        self.with_store(py, move |s| s.prune(&thread_ids, keep_latest))
+    }
+
+    /// Delete the checkpoints (and their writes) whose metadata `run_id` is listed, atomically.
+    fn delete_for_runs(&self, py: Python<'_>, run_ids: Vec<String>) -> PyResult<()> {
+        self.with_store(py, move |s| s.delete_for_runs(&run_ids))
+    }
+
+    /// Delete every checkpoint and write of a thread (all namespaces), atomically.
+    fn delete_thread(&self, py: Python<'_>, thread_id: String) -> PyResult<()> {
+        self.with_store(py, move |s| s.delete_thread(&thread_id))
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<SqliteCheckpointStore>()?;
+    Ok(())
+}
