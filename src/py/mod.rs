@@ -1,5 +1,5 @@
 //! PyO3 glue: the only place where the domain modules meet Python.
 
 pub mod cache;
-pub mod serde;
 pub mod checkpoint;
+pub mod serde;
