@@ -366,10 +366,8 @@ impl<'a, 'py> Encoder<'a, 'py> {
         }
         if overflow > 0 {
             let value = unsafe { ffi::PyLong_AsUnsignedLongLong(obj.as_ptr()) };
-            if value == u64::MAX {
-                if PyErr::take(self.py).is_some() {
-                    return Err(EncodeError::IntOverflow.into());
-                }
+            if value == u64::MAX && PyErr::take(self.py).is_some() {
+                return Err(EncodeError::IntOverflow.into());
             }
             self.out.write_u64(value);
             return Ok(());
