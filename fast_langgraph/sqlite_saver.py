@@ -24,7 +24,9 @@ What you can rely on:
 * **Atomicity**: each ``put``, ``put_writes`` and ``delete_thread`` is one
   ``BEGIN IMMEDIATE`` transaction, all or nothing.
 * **Concurrency**: one saver may be shared by any number of threads and tasks; the GIL
-  is released during SQLite work; ``list()`` holds no lock between items (calling the
+  is released during SQLite work; writes from threads that arrive together are committed
+  together (group commit: one fsync for all, each write still all or nothing and reported
+  only once committed); ``list()`` holds no lock between items (calling the
   saver inside a ``list()`` loop works, unlike ``SqliteSaver``); several processes may
   write one file (they wait up to ``busy_timeout`` seconds for each other). After
   ``fork()`` the child opens its own connection.

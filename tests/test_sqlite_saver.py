@@ -526,3 +526,37 @@ def test_random_histories_read_the_same_as_upstream(tmp_path):
             assert list(savers[0].list(None, filter=filt)) == list(savers[1].list(None, filter=filt))
 
     check()
+
+
+def test_group_commit_isolates_a_failing_writer(db):
+    """Concurrent writes are committed together; one failing write fails alone."""
+    saver = RustSqliteSaver(db)
+    config = saver.put({"configurable": {"thread_id": "g", "checkpoint_ns": ""}}, _checkpoint({}), {}, {})
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON writes WHEN NEW.channel = 'boom' "
+        "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    conn.commit()
+    barrier = threading.Barrier(8)
+    outcome = {}
+
+    def work(t):
+        barrier.wait()
+        for i in range(20):
+            channels = [("a", i), ("boom", i)] if t == 3 else [("a", i), ("b", t)]
+            try:
+                saver.put_writes(config, channels, "task-%d-%d" % (t, i))
+                outcome[(t, i)] = "ok"
+            except sqlite3.IntegrityError:
+                outcome[(t, i)] = "refused"
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(v == ("refused" if t == 3 else "ok") for (t, _), v in outcome.items()) and len(outcome) == 160
+    tasks = {w[0] for w in saver.get_tuple(config).pending_writes}
+    assert tasks == {"task-%d-%d" % (t, i) for t in range(8) if t != 3 for i in range(20)}
+    assert len(saver.get_tuple(config).pending_writes) == 7 * 20 * 2

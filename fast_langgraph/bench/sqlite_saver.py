@@ -8,6 +8,7 @@ results checked equal:
 * ``put``, ``put_writes``, ``get_tuple`` and ``list`` over ``--n`` checkpoints of a
   message-heavy state (``--messages`` chat messages per checkpoint);
 * how much of ``put`` is fsync: the same puts at ``synchronous=OFF``;
+* 8 threads sharing one saver (``RustSqliteSaver`` group-commits their writes);
 * end to end, a ``--steps``-step agent graph (agent and tool nodes alternating).
 """
 
@@ -191,6 +192,46 @@ def saver_cases(
     return rows
 
 
+def concurrent_case(folder: str, n: int, messages: int, journal_mode: str, synchronous: str, threads: int = 8) -> List[Dict[str, Any]]:
+    """``threads`` threads sharing one saver, each writing its own thread's checkpoints
+    (a put and a put_writes each): what parallel graph runs or tasks do to a saver."""
+    import threading
+
+    checkpoints = _checkpoints(n, messages)
+    per_write: Dict[str, float] = {}
+    counts: Dict[str, int] = {}
+    for r in range(2):
+        for name, make in (("SqliteSaver", _upstream), ("RustSqliteSaver", _rust)):
+            saver = make(os.path.join(folder, "%s-threads-%d.db" % (name, r)), journal_mode, synchronous)
+
+            def work(t: int, saver: Any = saver) -> None:
+                cfg: Dict[str, Any] = {"configurable": {"thread_id": "w%d" % t, "checkpoint_ns": ""}}
+                for cp in checkpoints[t::threads]:
+                    cfg = saver.put(cfg, cp, {"step": 1}, {})
+                    saver.put_writes(cfg, [("step", 1)], "task")
+
+            workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+            start = time.perf_counter()
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+            elapsed = (time.perf_counter() - start) / (2 * n)
+            per_write[name] = min(per_write.get(name, elapsed), elapsed)
+            counts[name] = sum(len(list(saver.list({"configurable": {"thread_id": "w%d" % t}}))) for t in range(threads))
+    if counts["SqliteSaver"] != n or counts["RustSqliteSaver"] != n:
+        raise AssertionError("checkpoints lost with concurrent writers: %s" % counts)
+    a, b = per_write["SqliteSaver"], per_write["RustSqliteSaver"]
+    return [
+        {
+            "case": "%d threads: put + put_writes, per write" % threads,
+            "SqliteSaver_us": a * 1e6,
+            "RustSqliteSaver_us": b * 1e6,
+            "speedup": a / b,
+        }
+    ]
+
+
 def _agent_graph(checkpointer: Any, steps: int) -> Any:
     from typing import Annotated, TypedDict
 
@@ -275,6 +316,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     folder = tempfile.mkdtemp(prefix="flg-saver-bench-", dir=args.dir)
     try:
         rows = saver_cases(folder, args.n, args.messages, args.journal_mode, args.synchronous)
+        rows += concurrent_case(folder, min(args.n, 400), args.messages, args.journal_mode, args.synchronous)
         rows += graph_case(folder, args.steps, args.journal_mode, args.synchronous)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -234,19 +234,39 @@ const GET_WRITES_NO_TASK_PATH: &str = "SELECT task_id, channel, type, value FROM
 
 /// A transaction on cached `BEGIN`/`COMMIT`/`ROLLBACK` statements (rusqlite's own
 /// `Transaction` re-parses them on every call). Dropped without `commit`: rolled back.
+/// Inside a group commit it is a savepoint of the group's transaction instead.
 struct Tx<'a> {
     conn: &'a Connection,
     open: bool,
+    savepoint: bool,
 }
 
 impl<'a> Tx<'a> {
     fn begin(conn: &'a Connection, sql: &str) -> Result<Self> {
         conn.prepare_cached(sql)?.execute([])?;
-        Ok(Self { conn, open: true })
+        Ok(Self {
+            conn,
+            open: true,
+            savepoint: false,
+        })
+    }
+
+    fn savepoint(conn: &'a Connection) -> Result<Self> {
+        conn.prepare_cached("SAVEPOINT one_call")?.execute([])?;
+        Ok(Self {
+            conn,
+            open: true,
+            savepoint: true,
+        })
     }
 
     fn commit(mut self) -> Result<()> {
-        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        let sql = if self.savepoint {
+            "RELEASE one_call"
+        } else {
+            "COMMIT"
+        };
+        self.conn.prepare_cached(sql)?.execute([])?;
         self.open = false;
         Ok(())
     }
@@ -256,12 +276,37 @@ impl Drop for Tx<'_> {
     fn drop(&mut self) {
         if self.open {
             // Nothing to report from here; the error that got us here is returned.
-            let _ = self
-                .conn
-                .prepare_cached("ROLLBACK")
-                .and_then(|mut s| s.execute([]));
+            let run = |sql: &str| {
+                let _ = self
+                    .conn
+                    .prepare_cached(sql)
+                    .and_then(|mut s| s.execute([]));
+            };
+            if self.savepoint {
+                run("ROLLBACK TO one_call");
+                run("RELEASE one_call");
+            } else {
+                run("ROLLBACK");
+            }
         }
     }
+}
+
+/// One caller's write, run by `Store::write_group`.
+pub type WriteJob = Box<dyn FnOnce(&mut Store) -> Result<()> + Send>;
+
+/// The same error for every caller of a group (rusqlite errors are not `Clone`).
+pub fn copy_error(err: &StoreError) -> StoreError {
+    let failure = match err {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
+            rusqlite::Error::SqliteFailure(*code, message.clone())
+        }
+        other => rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(other.to_string()),
+        ),
+    };
+    StoreError::Sqlite(failure)
 }
 
 impl std::ops::Deref for Tx<'_> {
@@ -275,6 +320,8 @@ pub struct Store {
     conn: Connection,
     /// False only for a read-only database created before the `task_path` column.
     has_task_path: bool,
+    /// Inside `write_group`: writes are savepoints of the group's transaction.
+    in_group: bool,
 }
 
 fn is_busy(err: &rusqlite::Error) -> bool {
@@ -373,6 +420,7 @@ impl Store {
         let mut store = Self {
             conn,
             has_task_path: true,
+            in_group: false,
         };
         store.setup(timeout)?;
         Ok(store)
@@ -447,7 +495,47 @@ impl Store {
     /// A write transaction: `BEGIN IMMEDIATE` takes the write lock up front (waiting
     /// up to the busy timeout), so a write never fails midway on a lock upgrade.
     fn write_tx(&mut self) -> Result<Tx<'_>> {
-        Tx::begin(&self.conn, "BEGIN IMMEDIATE")
+        if self.in_group {
+            Tx::savepoint(&self.conn)
+        } else {
+            Tx::begin(&self.conn, "BEGIN IMMEDIATE")
+        }
+    }
+
+    /// Group commit: run the writes of several callers in one transaction, so they
+    /// share one fsync. Each job stays all-or-nothing (a savepoint of its own: a failed
+    /// job is rolled back alone), and every result is final only once the group has
+    /// committed, so a caller told "ok" is as durable as with its own transaction.
+    pub fn write_group(&mut self, mut jobs: Vec<WriteJob>) -> Vec<Result<()>> {
+        if jobs.len() == 1 {
+            let job = jobs.pop().expect("one job");
+            return vec![job(self)];
+        }
+        if let Err(e) = self
+            .conn
+            .prepare_cached("BEGIN IMMEDIATE")
+            .and_then(|mut s| s.execute([]))
+        {
+            let e = StoreError::from(e);
+            return jobs.iter().map(|_| Err(copy_error(&e))).collect();
+        }
+        self.in_group = true;
+        let mut results: Vec<Result<()>> = jobs.into_iter().map(|job| job(self)).collect();
+        self.in_group = false;
+        if let Err(e) = self
+            .conn
+            .prepare_cached("COMMIT")
+            .and_then(|mut s| s.execute([]))
+        {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            let e = StoreError::from(e);
+            for r in results.iter_mut() {
+                if r.is_ok() {
+                    *r = Err(copy_error(&e));
+                }
+            }
+        }
+        results
     }
 
     /// A read transaction: one snapshot for a checkpoint and its writes.

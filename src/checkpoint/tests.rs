@@ -304,3 +304,53 @@ fn copy_prune_and_delete_for_runs() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+#[test]
+fn group_commit_keeps_each_job_atomic() {
+    let mut s = memory();
+    s.conn
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON writes WHEN NEW.channel = 'boom' \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+        .unwrap();
+    put(&mut s, "t", "", "1", None, "{}");
+    let job = |task: &'static str, channels: &'static [&'static str]| -> WriteJob {
+        Box::new(move |s: &mut Store| {
+            let writes: Vec<NewWrite<'_>> = channels
+                .iter()
+                .enumerate()
+                .map(|(i, c)| NewWrite {
+                    idx: i as i64,
+                    channel: c,
+                    type_: "msgpack",
+                    value: b"v",
+                })
+                .collect();
+            s.put_writes(&key("t", "", "1"), task, "", &writes, false)
+        })
+    };
+    let results = s.write_group(vec![
+        job("a", &["x", "y"]),
+        job("b", &["x", "boom"]),
+        job("c", &["z"]),
+        Box::new(|s: &mut Store| s.put(&key("t", "", "2"), Some("1"), "msgpack", b"2", b"{}")),
+    ]);
+    assert!(results[0].is_ok() && results[2].is_ok() && results[3].is_ok());
+    assert!(results[1].is_err());
+    let tasks: Vec<_> = s
+        .get("t", "", Some("1"))
+        .unwrap()
+        .unwrap()
+        .writes
+        .into_iter()
+        .map(|w| (w.task_id, w.channel))
+        .collect();
+    let expected: Vec<(String, String)> = [("a", "x"), ("a", "y"), ("c", "z")]
+        .iter()
+        .map(|(t, c)| (t.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(tasks, expected);
+    assert!(s.get("t", "", Some("2")).unwrap().is_some());
+    assert!(!s.in_group);
+}

@@ -21,8 +21,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::checkpoint::{
-    parse_journal_mode, CheckpointRow, FilterValue, Key, ListQuery, NewWrite, Options, Store,
-    StoreError, Synchronous,
+    copy_error, parse_journal_mode, CheckpointRow, FilterValue, Key, ListQuery, NewWrite, Options,
+    Store, StoreError, Synchronous, WriteJob,
 };
 
 /// A `bytes` buffer read without the GIL. Sound because `bytes` are immutable and
@@ -61,6 +61,38 @@ enum Conn {
 struct Slot {
     pid: u32,
     conn: Mutex<Conn>,
+    /// Writes waiting for the connection; whoever gets it next commits them all at once.
+    queue: Mutex<Vec<Arc<Request>>>,
+}
+
+impl Slot {
+    fn new(pid: u32, conn: Conn) -> Self {
+        Self {
+            pid,
+            conn: Mutex::new(conn),
+            queue: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// One caller's write in the group-commit queue.
+struct Request {
+    job: Mutex<Option<WriteJob>>,
+    result: Mutex<Option<Result<(), StoreError>>>,
+}
+
+fn open_conn<'a>(
+    conn: &'a mut Conn,
+    path: &str,
+    options: &Options,
+) -> Result<&'a mut Store, StoreError> {
+    if let Conn::Unopened = *conn {
+        *conn = Conn::Open(Store::open(path, options)?);
+    }
+    match conn {
+        Conn::Open(store) => Ok(store),
+        _ => Err(StoreError::Closed),
+    }
 }
 
 fn to_py_err(err: StoreError) -> PyErr {
@@ -165,10 +197,10 @@ impl SqliteCheckpointStore {
             let closed = matches!(slot.conn.try_lock().as_deref(), Some(Conn::Closed));
             let inherited = std::mem::replace(
                 &mut *slot,
-                Arc::new(Slot {
+                Arc::new(Slot::new(
                     pid,
-                    conn: Mutex::new(if closed { Conn::Closed } else { Conn::Unopened }),
-                }),
+                    if closed { Conn::Closed } else { Conn::Unopened },
+                )),
             );
             std::mem::forget(inherited);
         }
@@ -186,13 +218,41 @@ impl SqliteCheckpointStore {
         let options = &self.options;
         py.detach(move || {
             let mut conn = slot.conn.lock();
-            if let Conn::Unopened = *conn {
-                *conn = Conn::Open(Store::open(path, options)?);
+            f(open_conn(&mut conn, path, options)?)
+        })
+        .map_err(to_py_err)
+    }
+
+    /// Run a write with the GIL released, group-committed with the writes of other
+    /// threads waiting for the connection at the same time (one fsync for all; each
+    /// write still all or nothing, and reported only once committed).
+    fn write(&self, py: Python<'_>, job: WriteJob) -> PyResult<()> {
+        let slot = self.slot(py);
+        let path = &self.path;
+        let options = &self.options;
+        py.detach(move || {
+            let request = Arc::new(Request {
+                job: Mutex::new(Some(job)),
+                result: Mutex::new(None),
+            });
+            slot.queue.lock().push(request.clone());
+            let mut conn = slot.conn.lock();
+            // The holder before us may have committed our write with its own.
+            if let Some(done) = request.result.lock().take() {
+                return done;
             }
-            match &mut *conn {
-                Conn::Open(store) => f(store),
-                _ => Err(StoreError::Closed),
+            let batch = std::mem::take(&mut *slot.queue.lock());
+            let jobs: Vec<WriteJob> = batch.iter().filter_map(|r| r.job.lock().take()).collect();
+            let results = match open_conn(&mut conn, path, options) {
+                Ok(store) => store.write_group(jobs),
+                Err(e) => batch.iter().map(|_| Err(copy_error(&e))).collect(),
+            };
+            for (r, result) in batch.iter().zip(results) {
+                *r.result.lock() = Some(result);
             }
+            drop(conn);
+            let own = request.result.lock().take();
+            own.unwrap_or(Err(StoreError::Closed))
         })
         .map_err(to_py_err)
     }
@@ -228,10 +288,7 @@ impl SqliteCheckpointStore {
         Ok(Self {
             path,
             options,
-            slot: Mutex::new(Arc::new(Slot {
-                pid: std::process::id(),
-                conn: Mutex::new(Conn::Open(store)),
-            })),
+            slot: Mutex::new(Arc::new(Slot::new(std::process::id(), Conn::Open(store)))),
         })
     }
 
@@ -283,11 +340,15 @@ impl SqliteCheckpointStore {
             checkpoint_id,
         };
         let (blob, meta) = (RawBytes::new(checkpoint), RawBytes::new(metadata));
-        self.with_store(py, move |s| {
-            // SAFETY: `checkpoint` and `metadata` are borrowed for this whole call.
-            let (blob, meta) = unsafe { (blob.get(), meta.get()) };
-            s.put(&key, parent_checkpoint_id.as_deref(), &type_, blob, meta)
-        })
+        self.write(
+            py,
+            Box::new(move |s: &mut Store| {
+                // SAFETY: `checkpoint` and `metadata` are borrowed for this whole call
+                // (`write` returns only once the job has run or been dropped).
+                let (blob, meta) = unsafe { (blob.get(), meta.get()) };
+                s.put(&key, parent_checkpoint_id.as_deref(), &type_, blob, meta)
+            }),
+        )
     }
 
     /// Store one task's writes: `writes` is a list of `(idx, channel, type, value)`.
@@ -312,19 +373,22 @@ impl SqliteCheckpointStore {
             .iter()
             .map(|(i, c, t, v)| (*i, c.clone(), t.clone(), RawBytes::new(v)))
             .collect();
-        self.with_store(py, move |s| {
-            // SAFETY: every value is kept alive by `writes` for this whole call.
-            let batch: Vec<NewWrite<'_>> = owned
-                .iter()
-                .map(|(idx, channel, type_, value)| NewWrite {
-                    idx: *idx,
-                    channel,
-                    type_,
-                    value: unsafe { value.get() },
-                })
-                .collect();
-            s.put_writes(&key, &task_id, &task_path, &batch, replace)
-        })
+        self.write(
+            py,
+            Box::new(move |s: &mut Store| {
+                // SAFETY: every value is kept alive by `writes` for this whole call.
+                let batch: Vec<NewWrite<'_>> = owned
+                    .iter()
+                    .map(|(idx, channel, type_, value)| NewWrite {
+                        idx: *idx,
+                        channel,
+                        type_,
+                        value: unsafe { value.get() },
+                    })
+                    .collect();
+                s.put_writes(&key, &task_id, &task_path, &batch, replace)
+            }),
+        )
     }
 
     /// `(thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint,
@@ -415,17 +479,26 @@ impl SqliteCheckpointStore {
     /// Keep only the latest checkpoint per namespace (`keep_latest=True`) or delete
     /// everything of these threads, atomically.
     fn prune(&self, py: Python<'_>, thread_ids: Vec<String>, keep_latest: bool) -> PyResult<()> {
-        self.with_store(py, move |s| s.prune(&thread_ids, keep_latest))
+        self.write(
+            py,
+            Box::new(move |s: &mut Store| s.prune(&thread_ids, keep_latest)),
+        )
     }
 
     /// Delete the checkpoints (and their writes) whose metadata `run_id` is listed, atomically.
     fn delete_for_runs(&self, py: Python<'_>, run_ids: Vec<String>) -> PyResult<()> {
-        self.with_store(py, move |s| s.delete_for_runs(&run_ids))
+        self.write(
+            py,
+            Box::new(move |s: &mut Store| s.delete_for_runs(&run_ids)),
+        )
     }
 
     /// Delete every checkpoint and write of a thread (all namespaces), atomically.
     fn delete_thread(&self, py: Python<'_>, thread_id: String) -> PyResult<()> {
-        self.with_store(py, move |s| s.delete_thread(&thread_id))
+        self.write(
+            py,
+            Box::new(move |s: &mut Store| s.delete_thread(&thread_id)),
+        )
     }
 }
 
