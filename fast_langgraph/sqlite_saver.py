@@ -69,6 +69,27 @@ T = TypeVar("T")
 _LIST_PAGE = 32
 
 
+
+#: langgraph-checkpoint releases this saver is verified against: the task_path schema and
+#: pending-write order of langgraph-checkpoint-sqlite >= 3.1 (older lines order writes
+#: differently and have no task_path column, so files would not match theirs).
+SUPPORTED_CHECKPOINT = ">=4.1,<5"
+
+
+def check_supported_checkpoint_version() -> None:
+    """Raise a clear error on a langgraph-checkpoint this saver was not verified with."""
+    from importlib.metadata import version
+
+    from fast_langgraph.patches._spec import version_in_range
+
+    installed = version("langgraph-checkpoint")
+    if not version_in_range(installed, SUPPORTED_CHECKPOINT):
+        raise RuntimeError(
+            "RustSqliteSaver supports langgraph-checkpoint %s (LangGraph >= 1.0); %s is installed. "
+            "Use langgraph-checkpoint-sqlite's SqliteSaver with this version, or upgrade LangGraph."
+            % (SUPPORTED_CHECKPOINT, installed)
+        )
+
 class CorruptCheckpointError(ValueError):
     """A stored checkpoint (or one of its pending writes) cannot be loaded."""
 
@@ -133,6 +154,7 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
         synchronous: str = "FULL",
         busy_timeout: float = 5.0,
     ) -> None:
+        check_supported_checkpoint_version()
         super().__init__(serde=serde)
         self._store = SqliteCheckpointStore(
             os.fspath(path), journal_mode=journal_mode, synchronous=synchronous, busy_timeout=busy_timeout

@@ -13,7 +13,17 @@ SqliteSaver = pytest.importorskip("langgraph.checkpoint.sqlite").SqliteSaver
 
 from langgraph.checkpoint.base import empty_checkpoint  # noqa: E402
 
-from fast_langgraph.sqlite_saver import AsyncRustSqliteSaver, CorruptCheckpointError, RustSqliteSaver  # noqa: E402
+from fast_langgraph.sqlite_saver import (  # noqa: E402
+    AsyncRustSqliteSaver,
+    CorruptCheckpointError,
+    RustSqliteSaver,
+    check_supported_checkpoint_version,
+)
+
+try:
+    check_supported_checkpoint_version()
+except RuntimeError as exc:
+    pytest.skip(str(exc), allow_module_level=True)
 
 
 def _id():
