@@ -64,6 +64,8 @@ def cmd_ours(args: argparse.Namespace, pytest_args: List[str]) -> int:
         print(f"ours: skipped ({SKIP_OURS}={os.environ.get(SKIP_OURS)}: run outside the matrix)")
         if args.junit:
             Path(args.junit).parent.mkdir(parents=True, exist_ok=True)
+            if Path(args.junit).exists():
+                Path(args.junit).unlink()  # not an earlier run's results
             Path(args.junit).with_suffix(".skipped").write_text(os.environ.get(SKIP_OURS, "") + "\n")
         return 0
     env = dict(os.environ)
@@ -78,6 +80,9 @@ def cmd_ours(args: argparse.Namespace, pytest_args: List[str]) -> int:
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={REPO}", *resolved]
     if args.junit:
         Path(args.junit).parent.mkdir(parents=True, exist_ok=True)
+        for stale in (Path(args.junit), Path(args.junit).with_suffix(".skipped")):
+            if stale.exists():
+                stale.unlink()
         cmd.append(f"--junitxml={args.junit}")
     print("ours: " + " ".join(cmd) + (f"  (FAST_LANGGRAPH_WHEEL={env['FAST_LANGGRAPH_WHEEL']})"
                                        if env.get("FAST_LANGGRAPH_WHEEL") else ""), flush=True)
@@ -211,7 +216,7 @@ def _junit(path: Path) -> Dict[str, Any]:
         except ValueError:
             pass
     for case in root.iter("testcase"):
-        nid = "%s::%s" % (case.get("classname", ""), case.get("name", ""))
+        nid = "::".join(x for x in (case.get("classname", ""), case.get("name", "")) if x)
         tags = {child.tag for child in case}
         if "failure" in tags:
             counts["failed"] += 1
@@ -309,6 +314,18 @@ def _first_line(msg: Optional[str]) -> str:
     return msg.strip().splitlines()[0][:160]
 
 
+def _wheel() -> Optional[Dict[str, str]]:
+    """The wheel tox installed in this environment ($TOX_PACKAGE), with its sha256."""
+    import hashlib
+
+    for path in os.environ.get("TOX_PACKAGE", "").split(os.pathsep):
+        if path.endswith(".whl") and os.path.isfile(path):
+            with open(path, "rb") as fh:
+                digest = hashlib.sha256(fh.read()).hexdigest()
+            return {"name": os.path.basename(path), "sha256": digest}
+    return None
+
+
 def cmd_collect(args: argparse.Namespace) -> int:
     work = Path(args.work)
     versions = _versions()
@@ -323,6 +340,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "versions": versions,
+        "wheel": _wheel(),
+        "git_head": _git_commit(),
         "constraints": f"compat_matrix/constraints/langgraph-{args.line}.txt",
         "switches": {k: os.environ.get(k) for k in ("FAST_LANGGRAPH_ENABLE", "FAST_LANGGRAPH_DISABLE",
                                                     "FAST_LANGGRAPH_STRICT") if os.environ.get(k)},
@@ -423,6 +442,18 @@ def render() -> Path:
       f"{first.get('platform', '?')}, {first.get('cpus', '?')} CPUs; "
       f"environments collected {dates[0]} to {dates[-1]}.")
     a("")
+    wheels = {(w.get("name"), w.get("sha256")) for w in (r.get("wheel") for r in results) if w}
+    heads = sorted({r.get("git_head") for r in results if r.get("git_head")})
+    if len(wheels) == 1 and all(r.get("wheel") for r in results):
+        name, digest = next(iter(wheels))
+        a(f"The same wheel in every environment: `{name}` (sha256 `{digest[:16]}…`), "
+          f"checkout at commit {', '.join(heads) or '?'}.")
+        a("")
+    elif wheels:
+        a("Wheels (per environment): " + "; ".join(
+            f"{r['line']}: `{r['wheel']['sha256'][:12]}…` (commit {r.get('git_head', '?')})"
+            for r in results if r.get("wheel")) + ".")
+        a("")
     verdict = all(r.get("ok") for r in results)
     a(f"**Overall: {'OK' if verdict else 'FAILED'}** -- {sum(1 for r in results if r.get('ok'))} of {len(results)} "
       "environments pass: our tests, our graph checks, LangGraph's (and langgraph-checkpoint's) own suites "
