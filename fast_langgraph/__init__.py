@@ -24,6 +24,8 @@ __all__ = [
     "RedisNodeCache",
     "RustSqliteSaver",
     "AsyncRustSqliteSaver",
+    "langgraph_state_update",
+    "deep_merge",
 ]
 
 # Loaded on first use: importing fast_langgraph must not load the Rust core
@@ -40,6 +42,8 @@ _LAZY = {
     "RedisNodeCache": "fast_langgraph.redis_cache",
     "RustSqliteSaver": "fast_langgraph.sqlite_saver",
     "AsyncRustSqliteSaver": "fast_langgraph.sqlite_saver",
+    "langgraph_state_update": "fast_langgraph.merge",
+    "deep_merge": "fast_langgraph.merge",
 }
 
 

@@ -1,6 +1,6 @@
 """Type stubs for the Rust core, ``fast_langgraph._core``."""
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypedDict, final
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypedDict, final
 
 class _BuildInfo(TypedDict):
     version: str
@@ -132,3 +132,28 @@ class SqliteCheckpointStore:
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None: ...
     def prune(self, thread_ids: Sequence[str], keep_latest: bool) -> None: ...
     def delete_for_runs(self, run_ids: Sequence[str]) -> None: ...
+
+@final
+class MessageMerger:
+    """LangGraph's ``add_messages`` reducer in one pass; other inputs go to ``original``."""
+
+    def __new__(
+        cls,
+        original: Callable[..., Any],
+        base_message: type,
+        message_chunk: type,
+        remove_message: type,
+        module_globals: Dict[str, Any],
+        remove_all: Optional[str] = None,
+    ) -> MessageMerger: ...
+    def __call__(self, left: Any, right: Any, **kwargs: Any) -> Any: ...
+    @property
+    def __wrapped__(self) -> Callable[..., Any]: ...
+
+def langgraph_state_update(
+    state: Dict[Any, Any], update: Dict[Any, Any], append_keys: Optional[Iterable[Any]] = None
+) -> Dict[Any, Any]:
+    """A new dict: ``state`` with ``update`` applied; ``append_keys`` extend lists instead of replacing."""
+
+def deep_merge(base: Dict[Any, Any], update: Dict[Any, Any]) -> Dict[Any, Any]:
+    """A new dict: ``update`` merged into ``base`` recursively where both hold dicts."""

@@ -139,9 +139,23 @@ def installed_version(distribution: str) -> Optional[str]:
     return _versions[distribution]
 
 
+def _step(owner: Any, part: str) -> Any:
+    """One segment of a target path: ``name`` or ``name[index]`` (a closure cell, say)."""
+    if part.endswith("]"):
+        name, _, index = part[:-1].partition("[")
+        try:
+            return getattr(owner, name)[int(index)]
+        except (TypeError, IndexError) as exc:
+            raise AttributeError("%s[%s]: %s" % (name, index, exc)) from exc
+    return getattr(owner, part)
+
+
 def _lookup(owner: Any, dotted: str) -> Any:
     for part in dotted.split("."):
-        owner = getattr(owner, part, None)
+        try:
+            owner = _step(owner, part)
+        except AttributeError:
+            return None
         if owner is None:
             return None
     return owner
@@ -151,7 +165,7 @@ def _owner_and_name(module: Any, dotted: str) -> Tuple[Any, str]:
     *path, name = dotted.split(".")
     owner = module
     for part in path:
-        owner = getattr(owner, part)
+        owner = _step(owner, part)
     return owner, name
 
 

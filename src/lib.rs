@@ -42,6 +42,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     py::cache::register(m)?;
     py::serde::register(m)?;
     py::checkpoint::register(m)?;
+    py::messages::register(m)?;
+    py::merge::register(m)?;
     Ok(())
 }
 

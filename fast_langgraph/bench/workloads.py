@@ -212,6 +212,38 @@ def send_fanout100() -> Op:
     return op
 
 
+def messages200() -> Op:
+    """200 steps whose state carries a growing ``messages`` list and reducer channels."""
+    from langchain_core.messages import AIMessage, HumanMessage
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.graph.message import add_messages
+
+    class State(TypedDict):
+        messages: Annotated[List[Any], add_messages]
+        total: Annotated[int, operator.add]
+        path: Annotated[List[str], operator.add]
+        step: int
+
+    def talk(state: Dict[str, Any]) -> Dict[str, Any]:
+        n = state["step"] + 1
+        return {"messages": [AIMessage(content="m%d" % n, id="m%d" % n)], "total": n, "path": ["t"], "step": n}
+
+    def again(state: Dict[str, Any]) -> str:
+        return "talk" if state["step"] < 200 else END
+
+    builder = StateGraph(State)
+    builder.add_node("talk", talk)
+    builder.add_edge(START, "talk")
+    builder.add_conditional_edges("talk", again, ["talk", END])
+    graph = builder.compile()
+
+    def run(i: int) -> Any:
+        out = graph.invoke({"messages": [HumanMessage(content="go", id="h")], "total": 0, "path": [], "step": 0}, {"recursion_limit": 500})
+        return [len(out["messages"]), out["messages"][-1].content, out["total"], len(out["path"])]
+
+    return _op_counter(run)
+
+
 #: name -> (setup, operations per sample in quick mode, in full mode)
 WORKLOADS: Dict[str, Tuple[Callable[[], Op], int, int]] = {
     "fanout4_memory": (fanout4_memory, 100, 300),
@@ -224,4 +256,5 @@ WORKLOADS: Dict[str, Tuple[Callable[[], Op], int, int]] = {
     "agent_sqlite_50_turns": (agent_sqlite, 1, 5),
     "large_state_1mb_100_steps": (large_state, 1, 3),
     "send_fanout_100": (send_fanout100, 3, 30),
+    "messages_200_steps": (messages200, 1, 5),
 }

@@ -44,6 +44,21 @@ REGISTRY = (
         notes="Encode side only: loads_typed, the ext hook and the allowlist stay LangGraph's. "
         "Falls back to LangGraph's _msgpack_default for every type it does not write natively.",
     ),
+    PatchSpec(
+        name="add_messages",
+        summary="the add_messages reducer merges message lists in one Rust pass",
+        distribution="langgraph",
+        supported=">=0.2,<1.3",
+        targets=(
+            # The wrapper's closure cell: MessagesState, AgentState and users' Annotated
+            # types hold the wrapper, so this reaches them all; the wrapper keeps its identity.
+            Target("langgraph.graph.message", "add_messages.__closure__[0].cell_contents"),
+        ),
+        implementation="fast_langgraph.patches.messages",
+        needs_core=True,
+        notes="Same reads, writes, ids, errors and call order as LangGraph's reducer; coercion "
+        "of dicts/tuples/strings/chunks, format= and list subclasses run LangGraph's own code.",
+    ),
 )
 
 __all__ = ["REGISTRY", "PatchSkipped", "PatchSpec", "Target"]

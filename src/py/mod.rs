@@ -2,4 +2,6 @@
 
 pub mod cache;
 pub mod checkpoint;
+pub mod merge;
+pub mod messages;
 pub mod serde;
