@@ -157,3 +157,24 @@ def langgraph_state_update(
 
 def deep_merge(base: Dict[Any, Any], update: Dict[Any, Any]) -> Dict[Any, Any]:
     """A new dict: ``update`` merged into ``base`` recursively where both hold dicts."""
+
+@final
+class WritesApplier:
+    """LangGraph's ``apply_writes`` (0.6-1.2) with the built-in channels' bookkeeping native."""
+
+    def __new__(
+        cls,
+        original: Callable[..., Any],
+        sort_key: Callable[[Any], Any],
+        skip: Tuple[Any, ...],
+        reserved: Any,
+        empty_seq: Any,
+        missing: Any,
+        warn_unknown: Callable[[Any, Any], None],
+        classes: List[type],
+    ) -> WritesApplier: ...
+    def __call__(
+        self, checkpoint: Any, channels: Any, tasks: Any, get_next_version: Any, trigger_to_nodes: Any
+    ) -> Any: ...
+    @property
+    def __wrapped__(self) -> Callable[..., Any]: ...

@@ -254,6 +254,10 @@ def _apply_target(state: PatchState, target: Target, module: Any) -> None:
                 else:
                     state.target_notes[key] = "skipped: %s" % exc
                 return
+            if replacement is original:
+                # This module imported the name after another target was patched: it
+                # already holds our object; reverting it restores what that wraps.
+                original = getattr(replacement, "__wrapped__", original)
             setattr(owner, name, replacement)
             state.swapped[key] = (original, replacement)
             _refresh_status(state)

@@ -44,6 +44,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     py::checkpoint::register(m)?;
     py::messages::register(m)?;
     py::merge::register(m)?;
+    py::channels::register(m)?;
     Ok(())
 }
 

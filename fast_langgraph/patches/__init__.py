@@ -59,6 +59,25 @@ REGISTRY = (
         notes="Same reads, writes, ids, errors and call order as LangGraph's reducer; coercion "
         "of dicts/tuples/strings/chunks, format= and list subclasses run LangGraph's own code.",
     ),
+    PatchSpec(
+        name="channels",
+        summary="apply_writes in Rust: the per-step channel bookkeeping without a Python call per channel",
+        distribution="langgraph",
+        # 0.6.11-1.2.x share apply_writes (bar the sort key and ERROR_SOURCE_NODE, both
+        # read from the installed code) and the built-in channels' no-op paths.
+        supported=">=0.6,<1.3",
+        targets=(
+            Target("langgraph.pregel._algo", "apply_writes"),
+            # The loop and main import it by name.
+            Target("langgraph.pregel._loop", "apply_writes"),
+            Target("langgraph.pregel.main", "apply_writes"),
+            Target("langgraph.pregel._draw", "apply_writes", required=False),
+        ),
+        implementation="fast_langgraph.patches.channels",
+        needs_core=True,
+        notes="Reducers, update() with values, custom channels and subclasses run LangGraph's own "
+        "code; 0.2-0.5 have a different apply_writes (other return types and version calls).",
+    ),
 )
 
 __all__ = ["REGISTRY", "PatchSkipped", "PatchSpec", "Target"]

@@ -1,6 +1,7 @@
 //! PyO3 glue: the only place where the domain modules meet Python.
 
 pub mod cache;
+pub mod channels;
 pub mod checkpoint;
 pub mod merge;
 pub mod messages;
