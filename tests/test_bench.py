@@ -27,3 +27,108 @@ def test_cache_bench_checks_results(py):
 def test_demo_runs(py):
     proc = py("import sys; from fast_langgraph.demo import main; sys.exit(main(['--rounds', '1']))", timeout=300)
     assert "fanout4_memory" in proc.stdout and "DIFFERENT" not in proc.stdout
+
+
+def _row(name, vanilla, accelerated, **extra):
+    row = {
+        "workload": name,
+        "vanilla_us": vanilla[1],
+        "accelerated_us": accelerated[1],
+        "vanilla_spread": [vanilla[0], vanilla[2]],
+        "accelerated_spread": [accelerated[0], accelerated[2]],
+        "ratio": vanilla[1] / accelerated[1],
+        "same_result": True,
+        "accelerated_was_patched": True,
+        "vanilla_was_unpatched": True,
+    }
+    row.update(extra)
+    return row
+
+
+MACHINE = {
+    "cpu": "Test CPU @ 1 GHz",
+    "logical_cpus": 4,
+    "usable_cpus": 2,
+    "os": "Linux-6.1",
+    "date": "2026-01-02 03:04 UTC",
+    "vanilla": {
+        "python": "3.11.7",
+        "implementation": "CPython",
+        "langgraph": "1.2.24",
+        "langchain-core": "1.8.3",
+        "langgraph-checkpoint": "4.3.2",
+        "fast-langgraph": "0.1.0",
+        "rust_core": "release",
+    },
+}
+
+
+def test_markdown_table_states_machine_versions_command_and_spread():
+    from fast_langgraph.bench.suite import render_markdown
+
+    machine = dict(MACHINE, accelerated=MACHINE["vanilla"])
+    rows = [
+        _row("fanout4_memory", (3000.0, 3200.0, 3400.0), (2000.0, 2100.0, 2200.0)),
+        _row("linear10_sync", (60.0, 66.0, 70.0), (64.0, 66.0, 80.0), same_result=False),
+        {"workload": "agent_sqlite_50_turns", "error": "vanilla: ModuleNotFoundError: No module named 'langgraph.checkpoint.sqlite'"},
+    ]
+    text = render_markdown(rows, machine, "python -m fast_langgraph.bench --rounds 3", 3)
+    assert "`python -m fast_langgraph.bench --rounds 3`" in text
+    for fact in ("Test CPU @ 1 GHz", "4 logical CPUs (2 usable)", "2026-01-02 03:04 UTC", "Python 3.11.7", "LangGraph 1.2.24", "(release Rust core)", "3 rounds"):
+        assert fact in text, fact
+    lines = text.splitlines()
+    assert "| `fanout4_memory` | 3200 (3000–3400) | 2100 (2000–2200) | 1.52× (1.36–1.70) | equal |" in lines
+    assert "| `linear10_sync` | 66.0 (60.0–70.0) | 66.0 (64.0–80.0) | 1.00× (0.75–1.09) | **different** |" in lines
+    assert any(line.startswith("| `agent_sqlite_50_turns` |") and "skipped: vanilla: ModuleNotFoundError" in line for line in lines)
+    # every table row has the header's five columns
+    table = [line for line in lines if line.startswith("|")]
+    assert len(table) == 5 and {line.count("|") - line.count("\\|") for line in table} == {6}
+
+
+def test_markdown_names_both_sides_under_compare():
+    from fast_langgraph.bench.suite import render_markdown
+
+    other = dict(MACHINE["vanilla"], python="3.12.1", **{"fast-langgraph": None})
+    text = render_markdown([], dict(MACHINE, accelerated=other), "python -m fast_langgraph.bench --compare /x/python", 5)
+    assert "vanilla: Python 3.11.7" in text and "accelerated: Python 3.12.1" in text
+
+
+def test_readme_block_replaced_between_markers_only():
+    from fast_langgraph.bench.suite import README_END, README_START, replace_block
+
+    text = "# Title\n\nbefore\n%s\nold table\n%s\nafter\n" % (README_START, README_END)
+    once = replace_block(text, "new table\n")
+    assert once == "# Title\n\nbefore\n%s\nnew table\n\n%s\nafter\n" % (README_START, README_END)
+    assert replace_block(once, "new table\n") == once
+    for broken in ("no markers", README_END + README_START, README_START + README_START + README_END):
+        with pytest.raises(ValueError):
+            replace_block(broken, "x")
+
+
+def test_suite_writes_markdown_and_readme(py, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n<!-- bench:start -->\nstale\n<!-- bench:end -->\nkept\n", encoding="utf-8")
+    fragment = tmp_path / "bench.md"
+    py(
+        "import sys; from fast_langgraph.bench.suite import main; "
+        "sys.exit(main(['--quick', '--rounds', '1', '--only', 'linear3_memory', '--markdown', %r, '--readme', %r]))"
+        % (str(fragment), str(readme)),
+        timeout=300,
+    )
+    table = fragment.read_text(encoding="utf-8")
+    assert "`python -m fast_langgraph.bench --quick --rounds 1 --only linear3_memory`" in table
+    assert "| `linear3_memory` |" in table and "| equal |" in table
+    text = readme.read_text(encoding="utf-8")
+    assert "stale" not in text and table.strip() in text and text.endswith("<!-- bench:end -->\nkept\n")
+
+
+def test_readme_without_markers_fails_before_running(py, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n", encoding="utf-8")
+    proc = py(
+        "from fast_langgraph.bench.suite import main; main(['--only', 'linear3_memory', '--readme', %r])" % str(readme),
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "expected one <!-- bench:start -->" in proc.stderr
+    assert readme.read_text(encoding="utf-8") == "# no markers\n"

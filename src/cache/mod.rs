@@ -92,6 +92,12 @@ pub struct LruTtlCache<V> {
     max_size: usize,
     default_ttl: Option<Nanos>,
     stats: CacheStats,
+    /// How many entries have an expiry time.
+    expiring: usize,
+    /// At most the earliest expiry time of any entry (exact after a purge, lower
+    /// after removals). Until `now` reaches it nothing can have expired, so an
+    /// insert into a full cache skips the scan for expired entries: O(1), not O(len).
+    next_expiry: Nanos,
 }
 
 impl<V> LruTtlCache<V> {
@@ -102,7 +108,17 @@ impl<V> LruTtlCache<V> {
             max_size,
             default_ttl,
             stats: CacheStats::default(),
+            expiring: 0,
+            next_expiry: Nanos::MAX,
         }
+    }
+
+    /// Book-keeping for an entry that leaves the map.
+    fn forget(&mut self, entry: Entry<V>) -> V {
+        if entry.expires_at.is_some() {
+            self.expiring -= 1;
+        }
+        entry.value
     }
 
     pub fn len(&self) -> usize {
@@ -136,7 +152,7 @@ impl<V> LruTtlCache<V> {
                 self.stats.misses += 1;
                 self.stats.expirations += 1;
                 let entry = self.map.remove(key).expect("present");
-                Lookup::Miss(Some(entry.value))
+                Lookup::Miss(Some(self.forget(entry)))
             }
             Some(_) => {
                 self.stats.hits += 1;
@@ -180,7 +196,11 @@ impl<V> LruTtlCache<V> {
         };
         let mut gone = Vec::new();
         if let Some(old) = self.map.remove(key) {
-            gone.push(old.value);
+            gone.push(self.forget(old));
+        }
+        if let Some(t) = entry.expires_at {
+            self.expiring += 1;
+            self.next_expiry = self.next_expiry.min(t);
         }
         self.map.insert(key.into(), entry);
         self.stats.inserts += 1;
@@ -190,14 +210,15 @@ impl<V> LruTtlCache<V> {
             while self.map.len() > self.max_size {
                 let (_, old) = self.map.pop_front().expect("non-empty");
                 self.stats.evictions += 1;
-                gone.push(old.value);
+                gone.push(self.forget(old));
             }
         }
         gone
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<V> {
-        self.map.remove(key).map(|e| e.value)
+        let entry = self.map.remove(key)?;
+        Some(self.forget(entry))
     }
 
     /// Remove every key starting with `prefix` (a scan: O(len)); returns their values.
@@ -208,32 +229,33 @@ impl<V> LruTtlCache<V> {
             .filter(|k| k.starts_with(prefix))
             .cloned()
             .collect();
-        doomed
-            .iter()
-            .filter_map(|k| self.map.remove(k).map(|e| e.value))
-            .collect()
+        doomed.iter().filter_map(|k| self.remove(k)).collect()
     }
 
-    /// Drop every expired entry; returns their values.
+    /// Drop every expired entry; returns their values. A scan of every entry, but
+    /// only once `now` has reached the earliest expiry time (else nothing to do).
     pub fn purge_expired(&mut self, now: Nanos) -> Vec<V> {
-        if self.default_ttl.is_none() && self.map.values().all(|e| e.expires_at.is_none()) {
+        if self.expiring == 0 || now < self.next_expiry {
             return Vec::new();
         }
-        let expired: Vec<Box<[u8]>> = self
-            .map
-            .iter()
-            .filter(|(_, e)| e.expired(now))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let mut expired: Vec<Box<[u8]>> = Vec::new();
+        let mut next = Nanos::MAX;
+        for (k, e) in self.map.iter() {
+            match e.expires_at {
+                Some(t) if now >= t => expired.push(k.clone()),
+                Some(t) => next = next.min(t),
+                None => {}
+            }
+        }
+        self.next_expiry = next;
         self.stats.expirations += expired.len() as u64;
-        expired
-            .iter()
-            .filter_map(|k| self.map.remove(k).map(|e| e.value))
-            .collect()
+        expired.iter().filter_map(|k| self.remove(k)).collect()
     }
 
     /// Empty the cache (counters are kept; see [`reset_stats`](Self::reset_stats)).
     pub fn clear(&mut self) -> Vec<V> {
+        self.expiring = 0;
+        self.next_expiry = Nanos::MAX;
         self.map.drain().map(|(_, e)| e.value).collect()
     }
 
@@ -328,6 +350,106 @@ mod tests {
         let gone = c.insert(b"new", 3, None, 10);
         assert_eq!(gone, vec![2]);
         assert!(c.contains(b"live", 10) && c.contains(b"new", 10));
+    }
+
+    #[test]
+    fn expired_entries_found_after_the_earliest_one_left() {
+        let mut c = LruTtlCache::new(2, None);
+        c.insert(b"a", 1, Some(Some(5)), 0);
+        c.insert(b"b", 2, Some(Some(100)), 0);
+        assert_eq!(c.remove(b"a"), Some(1)); // the earliest expiry is gone
+        c.insert(b"x", 0, None, 10);
+        assert_eq!(c.insert(b"c", 3, None, 50), vec![2]); // nothing expired: LRU
+        assert_eq!(c.insert(b"d", 4, Some(Some(1)), 50), vec![0]);
+        assert_eq!(c.keys().collect::<Vec<_>>(), vec![&b"c"[..], &b"d"[..]]);
+        assert_eq!(c.insert(b"e", 5, None, 60), vec![4]); // d expired at 51: it goes first
+        assert!(c.purge_expired(u64::MAX).is_empty());
+        assert_eq!(c.stats().expirations, 1);
+    }
+
+    /// The cache against a plain list (least recently used first) doing every
+    /// operation the obvious, O(len) way.
+    #[test]
+    fn matches_a_naive_model_on_random_operations() {
+        type Model = Vec<(u8, u32, Option<Nanos>)>;
+        fn model_take_expired(m: &mut Model, now: Nanos) -> Vec<u32> {
+            let (gone, kept): (Model, Model) = m
+                .drain(..)
+                .partition(|e| matches!(e.2, Some(t) if now >= t));
+            *m = kept;
+            gone.into_iter().map(|e| e.1).collect()
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for round in 0..200 {
+            let max_size = next(6) as usize; // 0: unbounded
+            let default_ttl = [None, Some(3), Some(20)][next(3) as usize];
+            let mut c = LruTtlCache::new(max_size, default_ttl);
+            let mut m: Model = Vec::new();
+            let mut now: Nanos = 0;
+            for step in 0..300u32 {
+                now += next(4);
+                let k = next(8) as u8;
+                let ctx = format!("round {round} step {step}");
+                match next(10) {
+                    0..=3 => {
+                        let ttl = [None, Some(None), Some(Some(next(10)))][next(3) as usize];
+                        let mut gone = Vec::new();
+                        if let Some(i) = m.iter().position(|e| e.0 == k) {
+                            gone.push(m.remove(i).1);
+                        }
+                        let t = ttl.unwrap_or(default_ttl).map(|t| now + t);
+                        m.push((k, step, t));
+                        if max_size > 0 && m.len() > max_size {
+                            gone.extend(model_take_expired(&mut m, now));
+                            while m.len() > max_size {
+                                gone.push(m.remove(0).1);
+                            }
+                        }
+                        assert_eq!(c.insert(&[k], step, ttl, now), gone, "{ctx}");
+                    }
+                    4..=6 => {
+                        let want = match m.iter().position(|e| e.0 == k) {
+                            Some(i) if matches!(m[i].2, Some(t) if now >= t) => {
+                                Err(Some(m.remove(i).1))
+                            }
+                            Some(i) => {
+                                let e = m.remove(i);
+                                m.push(e);
+                                Ok(e.1)
+                            }
+                            None => Err(None),
+                        };
+                        let got = match c.get(&[k], now) {
+                            Lookup::Hit(v) => Ok(*v),
+                            Lookup::Miss(v) => Err(v),
+                        };
+                        assert_eq!(got, want, "{ctx}");
+                    }
+                    7 => {
+                        let want = m.iter().position(|e| e.0 == k).map(|i| m.remove(i).1);
+                        assert_eq!(c.remove(&[k]), want, "{ctx}");
+                    }
+                    8 => {
+                        let want = model_take_expired(&mut m, now);
+                        assert_eq!(c.purge_expired(now), want, "{ctx}");
+                    }
+                    _ => {
+                        if next(10) == 0 {
+                            let want: Vec<u32> = m.drain(..).map(|e| e.1).collect();
+                            assert_eq!(c.clear(), want, "{ctx}");
+                        }
+                    }
+                }
+                let keys: Vec<u8> = c.keys().map(|k| k[0]).collect();
+                assert_eq!(keys, m.iter().map(|e| e.0).collect::<Vec<_>>(), "{ctx}");
+            }
+        }
     }
 
     #[test]
