@@ -5,7 +5,8 @@
 
 pub mod cache;
 pub mod checkpoint;
-mod py;
+/// PyO3 glue (public so the benches in benches/ can reach the Python-object paths).
+pub mod py;
 pub mod serde;
 
 use pyo3::prelude::*;

@@ -65,7 +65,7 @@ fn appended<'py>(
 /// item); every other key is replaced. The inputs are not modified.
 #[pyfunction]
 #[pyo3(signature = (state, update, append_keys=None))]
-fn langgraph_state_update<'py>(
+pub fn langgraph_state_update<'py>(
     state: &Bound<'py, PyAny>,
     update: &Bound<'py, PyAny>,
     append_keys: Option<&Bound<'py, PyAny>>,
@@ -95,7 +95,8 @@ fn langgraph_state_update<'py>(
     Ok(out)
 }
 
-fn merge_into<'py>(
+/// `deep_merge` on two dicts (public for the criterion bench).
+pub fn merge_into<'py>(
     base: &Bound<'py, PyDict>,
     update: &Bound<'py, PyDict>,
     depth: usize,
