@@ -132,3 +132,20 @@ def test_readme_without_markers_fails_before_running(py, tmp_path):
     )
     assert proc.returncode == 2 and "expected one <!-- bench:start -->" in proc.stderr
     assert readme.read_text(encoding="utf-8") == "# no markers\n"
+
+
+def test_channels_bench_checks_results(py):
+    out = py("from fast_langgraph.bench.channels import main; main(['--sizes', '10', '--budget', '0.01'])").stdout
+    assert "add_messages, 10 messages + 1" in out and "deep_merge" in out
+
+
+def test_overhead_fit_and_breakdown(py):
+    from fast_langgraph.bench.overhead import fit
+
+    intercept, slope = fit({1: 12.0, 2: 14.0, 4: 18.0})
+    assert abs(intercept - 10.0) < 1e-9 and abs(slope - 2.0) < 1e-9
+    out = py(
+        "from fast_langgraph.bench.overhead import main; "
+        "main(['--sizes', '1,2', '--invokes', '2', '--rounds', '1', '--profile-invokes', '2'])"
+    ).stdout
+    assert "per superstep" in out and "loop and the rest" in out

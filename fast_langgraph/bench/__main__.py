@@ -3,7 +3,8 @@
 Cases: ``suite`` (the default: LangGraph workloads, vanilla vs accelerated),
 ``startup`` (cost of the autoload), ``executor`` (the demo graphs), ``caches``,
 ``serde`` (checkpoint encoding), ``saver`` (SQLite checkpointers), ``channels``
-(add_messages and the state-merge helpers).
+(add_messages, apply_writes and the state-merge helpers), ``overhead`` (LangGraph's
+per-invoke and per-superstep cost, and where it goes).
 """
 
 import importlib
@@ -18,6 +19,7 @@ CASES = {
     "serde": "fast_langgraph.bench.serde",
     "saver": "fast_langgraph.bench.sqlite_saver",
     "channels": "fast_langgraph.bench.channels",
+    "overhead": "fast_langgraph.bench.overhead",
 }
 
 

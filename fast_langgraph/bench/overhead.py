@@ -1,0 +1,201 @@
+"""Where LangGraph's per-step time goes: ``python -m fast_langgraph.bench overhead``.
+
+Two measurements, each in fresh interpreters, vanilla (``FAST_LANGGRAPH=0``) and
+accelerated:
+
+* **Fixed vs per-superstep cost.** Linear graphs of trivial nodes (1, 5, 10 and 20
+  nodes, no checkpointer) are invoked many times; a least-squares line through
+  (nodes, µs per invoke) gives the per-invoke and the per-superstep framework
+  overhead (node bodies are a dict literal, so nearly all of it is LangGraph's).
+* **Breakdown by area.** A 10-node graph runs under ``cProfile``; the time of every
+  function is attributed to the first area its call stack enters (config and
+  callback merging, task preparation, checkpoint create/copy, channel updates,
+  executor, serialization, saver I/O), the remainder being the loop itself.
+  cProfile slows Python code more than C code, so read the shares, not the µs.
+
+This is the reproducible form of the breakdown the orchestration issue starts from.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from typing import Any, Dict, List, Optional, Tuple
+
+#: Area -> substrings of "module:function" that open it (first match on the stack wins).
+AREAS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
+    ("channel updates", ("_algo:apply_writes", "algo:apply_writes", "channels/", "graph/message")),
+    ("task preparation", ("prepare_next_tasks", "prepare_single_task", "_triggers", "prepare_push")),
+    ("config/callbacks", ("merge_configs", "patch_config", "ensure_config", "callbacks/manager", "get_callback_manager")),
+    ("checkpoint create/copy", ("create_checkpoint", "copy_checkpoint", "empty_checkpoint", "channels_from_checkpoint")),
+    ("serialization", ("serde/", "jsonplus")),
+    ("saver I/O", ("checkpoint/memory", "checkpoint/sqlite", "sqlite_saver")),
+    ("executor", ("_executor", "executor_pool", "concurrent/futures", "threading")),
+)
+
+CHILD = r"""
+import json, sys, time
+from fast_langgraph.bench.workloads import _linear
+sizes = [int(s) for s in sys.argv[1].split(",")]
+invokes = int(sys.argv[2])
+out = {}
+for n in sizes:
+    graph = _linear(n)
+    graph.invoke({"total": 0, "path": []})
+    samples = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(invokes):
+            graph.invoke({"total": 0, "path": []})
+        samples.append((time.perf_counter() - start) / invokes * 1e6)
+    out[n] = sorted(samples)[len(samples) // 2]
+print(json.dumps(out))
+"""
+
+PROFILE_CHILD = r"""
+import cProfile, json, pstats, sys
+from fast_langgraph.bench.workloads import _linear
+graph = _linear(10)
+graph.invoke({"total": 0, "path": []})
+prof = cProfile.Profile()
+prof.enable()
+for _ in range(int(sys.argv[1])):
+    graph.invoke({"total": 0, "path": []})
+prof.disable()
+stats = pstats.Stats(prof).stats
+rows = []
+for (file, line, name), (cc, nc, tt, ct, callers) in stats.items():
+    rows.append([file, name, tt, [[f, n] for (f, _l, n) in callers]])
+print(json.dumps(rows))
+"""
+
+
+def _env(accelerated: bool) -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAST_LANGGRAPH")}
+    if not accelerated:
+        env["FAST_LANGGRAPH"] = "0"
+    return env
+
+
+def fit(points: Dict[int, float]) -> Tuple[float, float]:
+    """(per-invoke intercept, per-superstep slope) of a least-squares line."""
+    xs, ys = list(points), list(points.values())
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return my - slope * mx, slope
+
+
+def line_fit(sizes: List[int], invokes: int, rounds: int) -> Dict[str, Any]:
+    results: Dict[str, List[Dict[int, float]]] = {"vanilla": [], "accelerated": []}
+    for _ in range(rounds):
+        for mode in ("vanilla", "accelerated"):
+            proc = subprocess.run(
+                [sys.executable, "-c", CHILD, ",".join(map(str, sizes)), str(invokes)],
+                env=_env(mode == "accelerated"),
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            results[mode].append({int(k): v for k, v in json.loads(proc.stdout).items()})
+    out: Dict[str, Any] = {}
+    for mode, runs in results.items():
+        medians = {n: statistics.median(r[n] for r in runs) for n in sizes}
+        per_invoke, per_step = fit(medians)
+        out[mode] = {"us_per_invoke_by_nodes": medians, "per_invoke_us": per_invoke, "per_superstep_us": per_step}
+    return out
+
+
+def _key(file: str, name: str) -> str:
+    return "%s:%s" % (file.replace(os.sep, "/"), name)
+
+
+def _area_of(key: str) -> Optional[str]:
+    for area, needles in AREAS:
+        if any(n in key for n in needles):
+            return area
+    return None
+
+
+def breakdown(invokes: int, accelerated: bool) -> Dict[str, float]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROFILE_CHILD, str(invokes)],
+        env=_env(accelerated),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = json.loads(proc.stdout)
+    callers: Dict[str, List[str]] = {}
+    own: Dict[str, float] = {}
+    for file, name, tt, called_by in rows:
+        key = _key(file, name)
+        own[key] = own.get(key, 0.0) + tt
+        callers.setdefault(key, []).extend(_key(f, n) for f, n in called_by)
+
+    memo: Dict[str, Optional[str]] = {}
+
+    def area(key: str, depth: int = 0) -> Optional[str]:
+        # The function's own area, else the area of the first caller that has one.
+        if key in memo:
+            return memo[key]
+        memo[key] = None  # cycles
+        found = _area_of(key)
+        if found is None and depth < 40:
+            for caller in callers.get(key, ()):
+                found = area(caller, depth + 1)
+                if found:
+                    break
+        memo[key] = found
+        return found
+
+    totals: Dict[str, float] = {}
+    for key, tt in own.items():
+        name = area(key) or "loop and the rest"
+        totals[name] = totals.get(name, 0.0) + tt
+    whole = sum(totals.values()) or 1.0
+    return {k: v / whole for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
+
+
+def render(fits: Dict[str, Any], shares: Dict[str, Dict[str, float]]) -> str:
+    lines = ["framework overhead, linear graphs of trivial nodes (least-squares fit over node counts):"]
+    for mode in ("vanilla", "accelerated"):
+        f = fits[mode]
+        lines.append("  %-12s per invoke %7.1f µs   per superstep %6.1f µs" % (mode, f["per_invoke_us"], f["per_superstep_us"]))
+    v, a = fits["vanilla"], fits["accelerated"]
+    lines.append(
+        "  ratio        per invoke %6.2fx     per superstep %6.2fx"
+        % (v["per_invoke_us"] / a["per_invoke_us"], v["per_superstep_us"] / a["per_superstep_us"])
+    )
+    lines.append("")
+    lines.append("share of profiled time by area (10-node graph, cProfile):")
+    areas = sorted({k for s in shares.values() for k in s}, key=lambda k: -shares["vanilla"].get(k, 0))
+    lines.append("  %-26s %10s %12s" % ("area", "vanilla", "accelerated"))
+    for name in areas:
+        lines.append(
+            "  %-26s %9.1f%% %11.1f%%" % (name, 100 * shares["vanilla"].get(name, 0), 100 * shares["accelerated"].get(name, 0))
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fast_langgraph.bench overhead", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,5,10,20", help="node counts of the linear graphs")
+    parser.add_argument("--invokes", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile-invokes", type=int, default=200)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    fits = line_fit(sizes, args.invokes, args.rounds)
+    shares = {mode: breakdown(args.profile_invokes, mode == "accelerated") for mode in ("vanilla", "accelerated")}
+    if args.json:
+        print(json.dumps({"fit": fits, "shares": shares}, indent=2))
+    else:
+        print(render(fits, shares))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
