@@ -172,6 +172,7 @@ class WritesApplier:
         missing: Any,
         warn_unknown: Callable[[Any, Any], None],
         classes: List[type],
+        native_sort: Optional[Tuple[Dict[str, Any], Callable[[Any], str], Optional[Callable[[str], Any]]]] = None,
     ) -> WritesApplier: ...
     def __call__(
         self, checkpoint: Any, channels: Any, tasks: Any, get_next_version: Any, trigger_to_nodes: Any
