@@ -154,6 +154,26 @@ def agent_sqlite() -> Op:
     return _op_counter(_agent(50, saver)[1])
 
 
+def agent_sqlite_saver_swap() -> Op:
+    """The same agent on SQLite, WAL, synchronous=FULL: LangGraph's ``SqliteSaver`` on the
+    vanilla side, our ``RustSqliteSaver`` on the accelerated side (the swap a user makes)."""
+    import sqlite3
+
+    path = os.path.join(tempfile.mkdtemp(prefix="flg-bench-"), "agent.db")
+    if os.environ.get("FAST_LANGGRAPH") == "0":
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        conn = sqlite3.connect(path, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        saver: Any = SqliteSaver(conn)
+    else:
+        from fast_langgraph.sqlite_saver import RustSqliteSaver
+
+        saver = RustSqliteSaver(path, journal_mode="WAL", synchronous="FULL")
+    return _op_counter(_agent(50, saver)[1])
+
+
 class Big(TypedDict):
     blob: Dict[str, Any]
     step: Annotated[int, operator.add]
@@ -254,6 +274,7 @@ WORKLOADS: Dict[str, Tuple[Callable[[], Op], int, int]] = {
     "stream_values": (stream_values, 20, 300),
     "agent_memory_50_turns": (agent_memory, 2, 10),
     "agent_sqlite_50_turns": (agent_sqlite, 1, 5),
+    "agent_sqlite_50_turns_rust_saver": (agent_sqlite_saver_swap, 1, 5),
     "large_state_1mb_100_steps": (large_state, 1, 3),
     "send_fanout_100": (send_fanout100, 3, 30),
     "messages_200_steps": (messages200, 1, 5),
