@@ -78,6 +78,20 @@ REGISTRY = (
         notes="Reducers, update() with values, custom channels and subclasses run LangGraph's own "
         "code; 0.2-0.5 have a different apply_writes (other return types and version calls).",
     ),
+    PatchSpec(
+        name="replace",
+        summary="Runtime/ExecutionInfo copies per task without dataclasses.replace's generic walk",
+        distribution="langgraph",
+        supported=">=0.6,<1.3",
+        targets=(
+            # Runtime.override / patch_execution_info and ExecutionInfo.patch read it here.
+            Target("langgraph.runtime", "replace"),
+        ),
+        implementation="fast_langgraph.patches.replace",
+        needs_core=False,
+        notes="Plain Python: the same object.__setattr__ calls the generated __init__ makes; "
+        "classes with __post_init__, InitVar, init=False fields or custom __new__/__init__ use dataclasses.replace.",
+    ),
 )
 
 __all__ = ["REGISTRY", "PatchSkipped", "PatchSpec", "Target"]

@@ -1,0 +1,108 @@
+"""The ``replace`` patch: a faster dataclasses.replace for plain frozen dataclasses, same results."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import pytest
+
+import fast_langgraph
+from fast_langgraph.patches.replace import plan_for, replace
+
+state = {p["name"]: p for p in fast_langgraph.patch_status()}.get("replace")
+
+
+@dataclasses.dataclass(frozen=True)
+class Plain:
+    a: int
+    b: str = "x"
+    c: list = dataclasses.field(default_factory=list)
+    k: ClassVar[int] = 3
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Slotted:
+    a: int
+    b: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class WithPost:
+    a: int
+
+    def __post_init__(self):
+        object.__setattr__(self, "a", self.a * 2)
+
+
+@dataclasses.dataclass(frozen=True)
+class WithInitFalse:
+    a: int
+    b: int = dataclasses.field(init=False, default=5)
+
+
+@dataclasses.dataclass(frozen=True)
+class WithInitVar:
+    a: int
+    scale: dataclasses.InitVar[int] = 1
+
+
+@dataclasses.dataclass
+class Mutable:
+    a: int
+
+
+class SubNoDecorator(Plain):
+    pass
+
+
+@pytest.mark.parametrize(
+    "obj,changes",
+    [
+        (Plain(1), {"a": 2}),
+        (Plain(1, "y", [1]), {}),
+        (Slotted(1), {"b": 9}),
+        (WithPost(1), {"a": 3}),
+        (WithInitFalse(1), {"a": 4}),
+        (WithInitVar(1), {"a": 2, "scale": 3}),
+        (Mutable(1), {"a": 2}),
+        (SubNoDecorator(1), {"a": 7}),
+    ],
+)
+def test_same_as_dataclasses_replace(obj, changes):
+    expected = dataclasses.replace(obj, **changes)
+    got = replace(obj, **changes)
+    assert type(got) is type(expected) and got == expected and got is not obj
+    assert [getattr(got, f.name) for f in dataclasses.fields(got)] == [getattr(expected, f.name) for f in dataclasses.fields(expected)]
+
+
+@pytest.mark.parametrize(
+    "obj,changes,error",
+    [
+        (Plain(1), {"zz": 1}, TypeError),
+        (WithInitFalse(1), {"b": 1}, ValueError),
+        (object(), {}, TypeError),
+    ],
+)
+def test_same_errors(obj, changes, error):
+    with pytest.raises(error) as expected:
+        dataclasses.replace(obj, **changes)
+    with pytest.raises(error) as got:
+        replace(obj, **changes)
+    assert str(got.value) == str(expected.value)
+
+
+def test_plans():
+    assert plan_for(Plain)[0] == ("a", "b", "c")
+    assert plan_for(Slotted)[0] == ("a", "b")
+    for cls in (WithPost, WithInitFalse, WithInitVar, Mutable, SubNoDecorator, int):
+        assert plan_for(cls) is None, cls
+
+
+@pytest.mark.skipif(state is None or not state["in_range"], reason="replace patch not applicable here")
+def test_langgraph_runtime_uses_it():
+    from langgraph import runtime
+
+    assert runtime.replace is replace
+    r = runtime.Runtime(context={"u": 1}, store=None)
+    assert r.override(context={"u": 2}) == dataclasses.replace(r, context={"u": 2})
