@@ -34,7 +34,7 @@ def plan_for(cls: type) -> Optional[Tuple[Tuple[str, ...], frozenset]]:
         return None
     if hasattr(cls, "__post_init__") or cls.__new__ is not object.__new__:
         return None
-    init = cls.__dict__.get("__init__")
+    init: Any = cls.__dict__.get("__init__")
     code = getattr(init, "__code__", None)
     # The generated __init__ of this very class (a subclass without @dataclass inherits
     # its parent's, and would need the parent's field list: leave it to replace()).
