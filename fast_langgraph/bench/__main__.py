@@ -2,7 +2,8 @@
 
 Cases: ``suite`` (the default: LangGraph workloads, vanilla vs accelerated),
 ``startup`` (cost of the autoload), ``executor`` (the demo graphs), ``caches``,
-``serde`` (checkpoint encoding), ``saver`` (SQLite checkpointers).
+``serde`` (checkpoint encoding), ``saver`` (SQLite checkpointers),
+``profiler`` (GraphProfiler's overhead).
 """
 
 import importlib
@@ -16,6 +17,7 @@ CASES = {
     "caches": "fast_langgraph.bench.caches",
     "serde": "fast_langgraph.bench.serde",
     "saver": "fast_langgraph.bench.sqlite_saver",
+    "profiler": "fast_langgraph.bench.profiler",
 }
 
 
