@@ -24,6 +24,7 @@ __all__ = [
     "RedisNodeCache",
     "RustSqliteSaver",
     "AsyncRustSqliteSaver",
+    "GraphProfiler",
 ]
 
 # Loaded on first use: importing fast_langgraph must not load the Rust core
@@ -40,6 +41,7 @@ _LAZY = {
     "RedisNodeCache": "fast_langgraph.redis_cache",
     "RustSqliteSaver": "fast_langgraph.sqlite_saver",
     "AsyncRustSqliteSaver": "fast_langgraph.sqlite_saver",
+    "GraphProfiler": "fast_langgraph.profiler",
 }
 
 
