@@ -46,12 +46,14 @@ overhead split needs ``profile_run()``).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import contextvars
 import functools
 import html
 import importlib
 import inspect
+import itertools
 import json
 import sys
 import threading
@@ -99,8 +101,6 @@ _SERDE, _SAVER, _CHANNELS = 0, 1, 2
 _KIND_AREA = ("checkpoint_serialization", "saver_io", "channel_updates")
 
 _perf = time.perf_counter
-Interval = Tuple[float, float]
-Span = Tuple[Any, ...]  # (kind, start, end) or, for saver calls, (kind, start, end, nested serialization s)
 
 
 class _Nested:
@@ -140,6 +140,7 @@ class _Run:
         "ticks",
         "nodes",
         "spans",
+        "saver",
         "gaps",
         "current_step",
         "orphans",
@@ -156,10 +157,14 @@ class _Run:
         self.start = _perf()
         self.end = self.start
         self.error: Optional[str] = None
-        self.ticks: List[Tuple[float, Optional[int]]] = []  # (start, step) per tick; step None: no tasks
-        self.nodes: List[Tuple[str, Optional[int], float, float]] = []  # (name, step, start, end)
-        self.spans: List[Span] = []
-        self.gaps: List[Interval] = []  # the stream's consumer holding control
+        # Flat lists of numbers (and node names), not lists of tuples: nothing the garbage
+        # collector tracks is allocated per measurement, which keeps its work (and so the
+        # profiler's overhead) down in long-running processes.
+        self.ticks: List[Any] = []  # start, step (None: no tasks) per tick
+        self.nodes: List[Any] = []  # name, step, start, end per task
+        self.spans: List[Any] = []  # kind, start, end per serialization / channel-update call
+        self.saver: List[float] = []  # start, end, serialization inside, per checkpointer call
+        self.gaps: List[float] = []  # start, end per pause of the stream's consumer
         self.current_step: Optional[int] = None
         self.orphans: List[int] = []  # ids of tasks whose commit may run without our context
 
@@ -189,99 +194,82 @@ def _summarize(run: _Run) -> Dict[str, Any]:
     sort, which matters because it runs once per recorded invoke.
     """
     start, end = run.start, run.end
-    events: List[Tuple[float, int]] = []
-    add = events.append
-    saver_total = saver_serde = 0.0
-    for span in run.spans:
-        kind = span[0]
-        add((span[1], kind + 2))
-        add((span[2], kind + 2 + _END))
-        if kind == _SAVER and len(span) > 3:
-            saver_total += span[2] - span[1]
-            saver_serde += span[3]
-    for _, _, a, b in run.nodes:
-        add((a, 0))
-        add((b, _END))
-    for a, b in run.gaps:
-        add((a, 1))
-        add((b, 1 + _END))
+    names, node_steps, node_starts, node_ends = run.nodes[0::4], run.nodes[1::4], run.nodes[2::4], run.nodes[3::4]
     by_step: Dict[Optional[int], List[Tuple[str, float, float]]] = {}
-    for name, step, a, b in run.nodes:
-        by_step.setdefault(step, []).append((name, a, b))
-    ticks = sorted(run.ticks)
+    for name, step, a, b in zip(names, node_steps, node_starts, node_ends):
+        in_step = by_step.get(step)
+        if in_step is None:
+            by_step[step] = [(name, a, b)]
+        else:
+            in_step.append((name, a, b))
+    ticks = sorted(zip(run.ticks[0::2], run.ticks[1::2]))
     if not ticks and by_step:  # callback runs: supersteps from the nodes' metadata
-        ticks = sorted((min(a for _, a, _ in spans), step) for step, spans in by_step.items())
-    for i, (t, _) in enumerate(ticks):
-        add((t, _TICK + i))
-    events.sort()
+        ticks = sorted((min(a for _, a, _ in in_step), step) for step, in_step in by_step.items())
 
-    # Counters of active intervals per class, and time attributed to each class: locals,
-    # not lists, because this loop runs over every event of every recorded run.
-    n0 = n1 = n2 = n3 = n4 = 0
-    t0 = t1 = t2 = t3 = t4 = t5 = 0.0
+    spans, saver, gaps = run.spans, run.saver, run.gaps
+    events = list(zip(spans[1::3], [k + 2 for k in spans[0::3]]))
+    events += zip(spans[2::3], [k + 2 + _END for k in spans[0::3]])
+    for times, code in (
+        (saver[0::3], _SAVER + 2),
+        (saver[1::3], _SAVER + 2 + _END),
+        (node_starts, 0),
+        (node_ends, _END),
+        (gaps[0::2], 1),
+        (gaps[1::2], 1 + _END),
+    ):
+        events += zip(times, itertools.repeat(code))
+    events += zip([t for t, _ in ticks], itertools.count(_TICK))
+    events.sort()
+    del events[bisect.bisect_right(events, (end, 1 << 62)) :]  # late background events: past the run
+
+    active = [0, 0, 0, 0, 0]
+    acc = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]  # the five classes, then scheduling
+    top = 5  # the highest-priority class active now (5: none, scheduling)
     marks: List[Tuple[float, float]] = []  # (node, consumer) time so far, at each tick
     prev = start
     for t, code in events:
         if t > prev:
-            if t > end:  # a late event (a background write finishing after the run)
-                t = end
-            d = t - prev
-            if n0:
-                t0 += d
-            elif n1:
-                t1 += d
-            elif n2:
-                t2 += d
-            elif n3:
-                t3 += d
-            elif n4:
-                t4 += d
-            else:
-                t5 += d
+            acc[top] += t - prev
             prev = t
-        if code == 0:
-            n0 += 1
-        elif code == _END:
-            n0 -= 1
-        elif code == 3:
-            n3 += 1
-        elif code == 3 + _END:
-            n3 -= 1
-        elif code == 4:
-            n4 += 1
-        elif code == 4 + _END:
-            n4 -= 1
-        elif code == 2:
-            n2 += 1
-        elif code == 2 + _END:
-            n2 -= 1
-        elif code == 1:
-            n1 += 1
-        elif code == 1 + _END:
-            n1 -= 1
+        if code < _END:
+            active[code] += 1
+            if code < top:
+                top = code
+        elif code < _TICK:
+            code -= _END
+            active[code] -= 1
+            if code == top and not active[code]:
+                top = 5
+                for lower in range(code + 1, 5):
+                    if active[lower]:
+                        top = lower
+                        break
         else:
-            marks.append((t0, t1))
+            marks.append((acc[0], acc[1]))
     if end > prev:
-        t5 += end - prev
-    acc = [t0, t1, t2, t3, t4, t5]  # the five classes, then scheduling
+        acc[top] += end - prev
+    marks.append((acc[0], acc[1]))
+    seconds = acc
+    saver_total = sum(saver[1::3]) - sum(saver[0::3])
+    saver_serde = sum(saver[2::3])
     if saver_total > 0:  # serialization nested in saver calls was folded into them (see _saver_wrapper)
-        moved = acc[3] * min(1.0, saver_serde / saver_total)
-        acc[3] -= moved
-        acc[2] += moved
+        moved = seconds[3] * min(1.0, saver_serde / saver_total)
+        seconds[3] -= moved
+        seconds[2] += moved
 
     nodes_measured = "nodes" in run.measured
     overhead: Dict[str, Optional[float]] = {
-        "scheduling": acc[5] if nodes_measured else None,
-        "channel_updates": acc[4],
-        "checkpoint_serialization": acc[2],
-        "saver_io": acc[3],
+        "scheduling": seconds[5] if nodes_measured else None,
+        "channel_updates": seconds[4],
+        "checkpoint_serialization": seconds[2],
+        "saver_io": seconds[3],
     }
     for area in AREAS[1:]:
         if area not in run.measured:
             overhead[area] = None
 
     node_stats: Dict[str, Dict[str, Any]] = {}
-    for name, _, a, b in run.nodes:
+    for name, a, b in zip(names, node_starts, node_ends):
         stat = node_stats.get(name)
         if stat is None:
             stat = node_stats[name] = {"calls": 0, "total_s": 0.0, "max_s": 0.0}
@@ -290,32 +278,29 @@ def _summarize(run: _Run) -> Dict[str, Any]:
         if b - a > stat["max_s"]:
             stat["max_s"] = b - a
 
-    steps = []
-    marks.append((acc[0], acc[1]))
+    # Supersteps stay tuples here (built for every run); _expand_steps makes them dicts on demand.
+    steps: List[Tuple[Any, ...]] = []
     for i, (t, step) in enumerate(ticks):
         if step is None:
             continue
         t_end = ticks[i + 1][0] if i + 1 < len(ticks) else end
         node_time = marks[i + 1][0] - marks[i][0]
         consumer_time = marks[i + 1][1] - marks[i][1]
-        per_node: Dict[str, List[Any]] = {}
-        for name, a, b in by_step.get(step, ()):
-            entry = per_node.get(name)
-            if entry is None:
-                per_node[name] = [1, b - a]
-            else:
-                entry[0] += 1
-                entry[1] += b - a
-        steps.append(
-            {
-                "step": step,
-                "start_s": t - start,
-                "duration_s": t_end - t,
-                "node_time_s": node_time if nodes_measured else None,
-                "overhead_s": max(0.0, t_end - t - node_time - consumer_time) if nodes_measured else None,
-                "nodes": [{"name": n, "calls": c, "time_s": d} for n, (c, d) in per_node.items()],
-            }
-        )
+        step_nodes = by_step.get(step) or []
+        if len(step_nodes) == 1:
+            name, a, b = step_nodes[0]
+            per_node: Tuple[Tuple[str, int, float], ...] = ((name, 1, b - a),)
+        else:
+            grouped: Dict[str, List[Any]] = {}
+            for name, a, b in step_nodes:
+                entry = grouped.get(name)
+                if entry is None:
+                    grouped[name] = [1, b - a]
+                else:
+                    entry[0] += 1
+                    entry[1] += b - a
+            per_node = tuple((n, c, d) for n, (c, d) in grouped.items())
+        steps.append((step, t - start, t_end - t, node_time, max(0.0, t_end - t - node_time - consumer_time), per_node))
     return {
         "graph": run.graph,
         "mode": run.mode,
@@ -324,13 +309,31 @@ def _summarize(run: _Run) -> Dict[str, Any]:
         "wall_s": end - start,
         "error": run.error,
         "supersteps": len(steps),
-        "node_time_s": acc[0] if nodes_measured else None,
-        "consumer_s": acc[1],
-        "overhead_s": sum(acc[2:]) if nodes_measured else None,
+        "node_time_s": seconds[0] if nodes_measured else None,
+        "consumer_s": seconds[1],
+        "overhead_s": sum(seconds[2:]) if nodes_measured else None,
         "overhead": {area: overhead[area] for area in AREAS},
         "nodes": node_stats,
         "steps": steps,
     }
+
+
+def _expand_steps(summary: Dict[str, Any]) -> Dict[str, Any]:
+    """A run record as documented in GraphProfiler.to_dict (supersteps as dicts)."""
+    measured = summary["node_time_s"] is not None
+    out = dict(summary)
+    out["steps"] = [
+        {
+            "step": step,
+            "start_s": start,
+            "duration_s": duration,
+            "node_time_s": node_time if measured else None,
+            "overhead_s": overhead if measured else None,
+            "nodes": [{"name": n, "calls": c, "time_s": d} for n, c, d in per_node],
+        }
+        for step, start, duration, node_time, overhead, per_node in summary["steps"]
+    ]
+    return out
 
 
 # ---------------------------------------------------------------- instrumentation
@@ -358,8 +361,15 @@ _TARGETS: Tuple[Tuple[str, Tuple[str, ...], Optional[str], Tuple[str, ...]], ...
     ("nodes", ("langgraph.pregel._runner", "langgraph.pregel.runner"), "PregelRunner", ("commit",)),
     ("supersteps", ("langgraph.pregel._loop", "langgraph.pregel.loop"), "PregelLoop", ("tick",)),
     ("channel_updates", ("langgraph.pregel._loop", "langgraph.pregel.loop"), None, ("apply_writes",)),
-    ("checkpoint_serialization", ("langgraph.checkpoint.serde.jsonplus",), "JsonPlusSerializer", ("dumps_typed", "loads_typed")),
+    (
+        "checkpoint_serialization",
+        ("langgraph.checkpoint.serde.jsonplus",),
+        "JsonPlusSerializer",
+        ("dumps_typed", "loads_typed"),
+    ),
 )
+#: What the report says is or is not instrumented (``scheduling`` needs ``nodes``).
+_INSTRUMENTED = ("runs", "nodes", "supersteps", "channel_updates", "checkpoint_serialization", "saver_io")
 _SAVER_METHODS = ("put", "put_writes", "get_tuple", "list", "aput", "aput_writes", "aget_tuple", "alist")
 _CHECKPOINTER_KEY = "__pregel_checkpointer"  # CONFIG_KEY_CHECKPOINTER, 0.2 to 1.2
 
@@ -424,9 +434,7 @@ def _install() -> None:
                     _swap(target, name, functools.partial(_WRAPPERS[(area, name)], name))
             except Exception as exc:
                 problems[area] = "%s: %s" % (where, exc)
-        availability: Dict[str, Optional[str]] = {
-            area: problems.get(area) for area in ("runs", "nodes", "supersteps", "channel_updates", "checkpoint_serialization", "saver_io")
-        }
+        availability: Dict[str, Optional[str]] = {area: problems.get(area) for area in _INSTRUMENTED}
         if problems.get("nodes"):
             availability["scheduling"] = "needs node times: " + problems["nodes"]
         else:
@@ -536,7 +544,7 @@ def _stream_wrapper(name: str, original: Callable[..., Generator[Any, Any, Any]]
                     _current.reset(token)
                 paused = _perf()
                 yield item
-                run.gaps.append((paused, _perf()))
+                run.gaps += (paused, _perf())
         except BaseException as exc:
             error = exc
             raise
@@ -585,7 +593,7 @@ def _astream_wrapper(name: str, original: Callable[..., AsyncIterator[Any]]) -> 
                     _current.reset(token)
                 paused = _perf()
                 yield item
-                run.gaps.append((paused, _perf()))
+                run.gaps += (paused, _perf())
         except BaseException as exc:
             error = exc
             raise
@@ -637,7 +645,7 @@ def _node_wrapper(name: str, original: Callable[..., Any]) -> Callable[..., Any]
         finally:
             end = _perf()
             _current.reset(token)
-            run.nodes.append((getattr(task, "name", "?"), run.current_step, start, end))
+            run.nodes += (getattr(task, "name", "?"), run.current_step, start, end)
             if run.thread != threading.get_ident():
                 _orphan_tasks[id(task)] = (task, run)
                 run.orphans.append(id(task))
@@ -658,7 +666,7 @@ def _anode_wrapper(name: str, original: Callable[..., Any]) -> Callable[..., Any
         finally:
             end = _perf()
             _current.reset(token)
-            run.nodes.append((getattr(task, "name", "?"), run.current_step, start, end))
+            run.nodes += (getattr(task, "name", "?"), run.current_step, start, end)
 
     return arun_with_retry
 
@@ -695,9 +703,17 @@ def _tick_wrapper(name: str, original: Callable[..., bool]) -> Callable[..., boo
         finally:
             step = getattr(self, "step", None) if more else None
             run.current_step = step
-            run.ticks.append((start, step))
+            run.ticks += (start, step)
 
     return tick
+
+
+def _record(run: Any, kind: int, start: float, end: float) -> None:
+    if run.__class__ is _Frame:  # inside a saver call: only its serialization is kept apart
+        if kind == _SERDE:
+            run.serde += end - start
+    else:
+        run.spans += (kind, start, end)
 
 
 def _span_wrapper(original: Callable[..., Any], kind: int) -> Callable[..., Any]:
@@ -716,7 +732,7 @@ def _span_wrapper(original: Callable[..., Any], kind: int) -> Callable[..., Any]
                     return
                 finally:
                     if run is not None and run is not _NESTED:
-                        run.spans.append((kind, start, _perf()))
+                        _record(run, kind, start, _perf())
                 yield item
 
         return agen
@@ -735,7 +751,7 @@ def _span_wrapper(original: Callable[..., Any], kind: int) -> Callable[..., Any]
                 except StopIteration as stop:
                     return stop.value
                 finally:
-                    run.spans.append((kind, start, _perf()))
+                    _record(run, kind, start, _perf())
                 yield item
 
         return gen
@@ -750,7 +766,7 @@ def _span_wrapper(original: Callable[..., Any], kind: int) -> Callable[..., Any]
             try:
                 return await original(*args, **kwargs)
             finally:
-                run.spans.append((kind, start, _perf()))
+                _record(run, kind, start, _perf())
 
         return coro
 
@@ -763,21 +779,22 @@ def _span_wrapper(original: Callable[..., Any], kind: int) -> Callable[..., Any]
         try:
             return original(*args, **kwargs)
         finally:
-            run.spans.append((kind, start, _perf()))
+            if run.__class__ is _Frame:  # _record, inlined: this is the most frequent call
+                if kind == _SERDE:
+                    run.serde += _perf() - start
+            else:
+                run.spans += (kind, start, _perf())
 
     return call
 
 
 class _Frame:
-    """Stands for the run inside a saver call: collects the serialization done within it."""
+    """Stands for the run inside a saver call: adds up the serialization done within it."""
 
-    __slots__ = ("spans",)
+    __slots__ = ("serde",)
 
     def __init__(self) -> None:
-        self.spans: List[Span] = []
-
-    def nested_serialization(self) -> float:
-        return sum(s[3] if s[0] == _SAVER else s[2] - s[1] for s in self.spans if s[0] != _CHANNELS)
+        self.serde = 0.0
 
 
 def _saver_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -800,7 +817,10 @@ def _saver_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
             finally:
                 end = _perf()
                 _current.reset(token)
-                run.spans.append((_SAVER, start, end, frame.nested_serialization()))
+                if run.__class__ is _Frame:  # a saver method calling another
+                    run.serde += frame.serde
+                else:
+                    run.saver += (start, end, frame.serde)
 
         return coro
 
@@ -817,7 +837,10 @@ def _saver_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             end = _perf()
             _current.reset(token)
-            run.spans.append((_SAVER, start, end, frame.nested_serialization()))
+            if run.__class__ is _Frame:  # a saver method calling another
+                run.serde += frame.serde
+            else:
+                run.saver += (start, end, frame.serde)
 
     return call
 
@@ -970,16 +993,12 @@ class GraphProfiler(_CallbackBase):
                 agg["calls"] += stat["calls"]
                 agg["total_s"] += stat["total_s"]
                 agg["max_s"] = max(agg["max_s"], stat["max_s"])
-            for step in summary["steps"]:
-                t["step_time_s"] += step["duration_s"]
+            if summary["steps"]:
+                t["step_time_s"] += sum(step[2] for step in summary["steps"])
+                step = max(summary["steps"], key=lambda step: step[2])
                 slowest = t["slowest_step"]
-                if slowest is None or step["duration_s"] > slowest["duration_s"]:
-                    t["slowest_step"] = {
-                        "run": self._count,
-                        "graph": summary["graph"],
-                        "step": step["step"],
-                        "duration_s": step["duration_s"],
-                    }
+                if slowest is None or step[2] > slowest["duration_s"]:
+                    t["slowest_step"] = {"run": self._count, "graph": summary["graph"], "step": step[0], "duration_s": step[2]}
 
     # -- LangChain callback handler (graph.invoke(x, {"callbacks": [profiler]}))
 
@@ -1026,7 +1045,7 @@ class GraphProfiler(_CallbackBase):
         with self._lock:
             node = self._callback_nodes.pop(run_id, None)
             if node is not None:
-                node[0].nodes.append((node[1], node[2], node[3], now))
+                node[0].nodes += (node[1], node[2], node[3], now)
                 return
             root = self._callback_roots.pop(run_id, None)
         if root is not None and root.nodes:  # a chain with no node under it was not a graph
@@ -1038,7 +1057,8 @@ class GraphProfiler(_CallbackBase):
     def runs(self) -> List[Dict[str, Any]]:
         """The kept runs' records (oldest first), as in :meth:`to_dict`."""
         with self._lock:
-            return [dict(r) for r in self._runs]
+            kept = list(self._runs)
+        return [_expand_steps(r) for r in kept]
 
     def to_dict(self) -> Dict[str, Any]:
         """Everything recorded, JSON-serialisable (seconds; offsets from each run's start).
@@ -1058,7 +1078,7 @@ class GraphProfiler(_CallbackBase):
                     area: {"available": reason is None, "reason": reason}
                     for area, reason in sorted(self._availability.items())
                 },
-                "runs": json.loads(json.dumps(list(self._runs))),
+                "runs": [_expand_steps(r) for r in json.loads(json.dumps(list(self._runs)))],
             }
 
     def report(self, max_runs: int = 10) -> str:
@@ -1069,33 +1089,32 @@ class GraphProfiler(_CallbackBase):
         if n == 0:
             return "GraphProfiler: no LangGraph run recorded (was it inside profile_run()?)"
         wall = t["wall_s"]
+
+        def share(label: str, seconds: Optional[float]) -> str:
+            if seconds is None:
+                return "%-40s %12s" % (label, "n/a")
+            return "%-40s %12s %12s %9s" % (label, _ms(seconds), _ms(seconds / n), _pct(seconds, wall))
+
         entries = ", ".join("%d %s" % (c, e) for e, c in sorted(t["entries"].items()))
+        failed = ", %d failed" % t["errors"] if t["errors"] else ""
         lines = [
             "GraphProfiler: %d run%s (%s), %s ms wall, %d supersteps%s"
-            % (n, "" if n == 1 else "s", entries, _ms(wall), t["supersteps"], ", %d failed" % t["errors"] if t["errors"] else ""),
+            % (n, "" if n == 1 else "s", entries, _ms(wall), t["supersteps"], failed),
             "",
             "%-40s %12s %12s %9s" % ("where the time went", "total ms", "per run ms", "of wall"),
-            "%-40s %12s %12s %9s" % ("nodes running", _ms(t["node_time_s"]), _ms(t["node_time_s"] / n), _pct(t["node_time_s"], wall)),
-            "%-40s %12s %12s %9s" % ("framework overhead", _ms(t["overhead_s"]), _ms(t["overhead_s"] / n), _pct(t["overhead_s"], wall)),
+            share("nodes running", t["node_time_s"]),
+            share("framework overhead", t["overhead_s"]),
         ]
-        unavailable = {a: r["reason"] for a, r in data["instrumentation"].items() if not r["available"]}
-        for area in AREAS:
-            value = t["overhead"][area]
-            label = "  " + _LABELS[area]
-            if value is None:
-                lines.append("%-40s %12s" % (label, "n/a"))
-            else:
-                lines.append("%-40s %12s %12s %9s" % (label, _ms(value), _ms(value / n), _pct(value, wall)))
+        lines += [share("  " + _LABELS[area], t["overhead"][area]) for area in AREAS]
         if t["consumer_s"] > 0:
-            lines.append(
-                "%-40s %12s %12s %9s"
-                % ("stream consumer (between chunks)", _ms(t["consumer_s"]), _ms(t["consumer_s"] / n), _pct(t["consumer_s"], wall))
-            )
+            lines.append(share("stream consumer (between chunks)", t["consumer_s"]))
+
         lines += ["", "%-32s %8s %12s %12s %12s %9s" % ("node", "calls", "total ms", "mean ms", "max ms", "of wall")]
         for name, s in sorted(t["nodes"].items(), key=lambda kv: -kv[1]["total_s"]):
+            mean = s["total_s"] / s["calls"]
             lines.append(
                 "%-32s %8d %12s %12s %12s %9s"
-                % (name[:32], s["calls"], _ms(s["total_s"]), _ms(s["total_s"] / s["calls"]), _ms(s["max_s"]), _pct(s["total_s"], wall))
+                % (name[:32], s["calls"], _ms(s["total_s"]), _ms(mean), _ms(s["max_s"]), _pct(s["total_s"], wall))
             )
         if t["supersteps"]:
             slow = t["slowest_step"]
@@ -1105,11 +1124,13 @@ class GraphProfiler(_CallbackBase):
                 % (t["supersteps"], t["supersteps"] / n, _ms(t["step_time_s"] / t["supersteps"]),
                    _ms(slow["duration_s"]), slow["run"], slow["step"]),
             ]
+
         kept = data["runs"][-max_runs:]
         lines += [
             "",
             "runs%s:" % ("" if len(kept) == n else " (last %d of %d)" % (len(kept), n)),
-            "%5s  %-20s %-6s %-8s %10s %6s %9s %9s  %s" % ("#", "graph", "mode", "entry", "wall ms", "steps", "nodes", "overhead", "error"),
+            "%5s  %-20s %-6s %-8s %10s %6s %9s %9s  %s"
+            % ("#", "graph", "mode", "entry", "wall ms", "steps", "nodes", "overhead", "error"),
         ]
         for r in kept:
             lines.append(
@@ -1117,8 +1138,9 @@ class GraphProfiler(_CallbackBase):
                 % (r["index"], r["graph"][:20], r["mode"], r["entry"], _ms(r["wall_s"]), r["supersteps"],
                    _pct(r["node_time_s"], r["wall_s"]), _pct(r["overhead_s"], r["wall_s"]), r["error"] or "")
             )
+        unavailable = {a: r["reason"] for a, r in data["instrumentation"].items() if not r["available"]}
         if unavailable:
-            lines += ["", "not instrumented on this LangGraph (counted as scheduling or missing):"]
+            lines += ["", "not instrumented on this LangGraph (its time counts as scheduling):"]
             lines += ["  %s: %s" % (area, reason) for area, reason in sorted(unavailable.items())]
         return "\n".join(lines)
 
@@ -1166,7 +1188,7 @@ def _render_html(report: str, timelines: List[Tuple[Dict[str, Any], _Run]]) -> s
         wall = max(run.end - run.start, 1e-9)
         scale = (width - label_w) / wall
         node_names: List[str] = []
-        for name, _, _, _ in run.nodes:
+        for name in run.nodes[0::4]:
             if name not in node_names:
                 node_names.append(name)
         rows = ["supersteps"] + ["node: " + n for n in node_names]
@@ -1180,7 +1202,8 @@ def _render_html(report: str, timelines: List[Tuple[Dict[str, Any], _Run]]) -> s
         parts.append("<svg width='%d' height='%d' xmlns='http://www.w3.org/2000/svg'>" % (width, height))
         for i, label in enumerate(rows):
             parts.append("<text x='0' y='%d'>%s</text>" % (i * row_h + 13, html.escape(label[:34])))
-            parts.append("<line x1='%d' x2='%d' y1='%d' y2='%d' stroke='#eee'/>" % (label_w, width, (i + 1) * row_h, (i + 1) * row_h))
+            y = (i + 1) * row_h
+            parts.append("<line x1='%d' x2='%d' y1='%d' y2='%d' stroke='#eee'/>" % (label_w, width, y, y))
 
         def bar(row: int, a: float, b: float, color: str, title: str) -> None:
             x = label_w + (a - run.start) * scale
@@ -1190,25 +1213,31 @@ def _render_html(report: str, timelines: List[Tuple[Dict[str, Any], _Run]]) -> s
                 % (x, row * row_h + 2, w, row_h - 4, color, html.escape(title))
             )
 
-        for step in summary["steps"]:
-            a = run.start + step["start_s"]
-            color = _COLORS["step"] if step["step"] % 2 == 0 else "#d0d0d0"
-            bar(0, a, a + step["duration_s"], color, "step %d: %.3f ms" % (step["step"], step["duration_s"] * 1e3))
-        for name, step_no, a, b in run.nodes:
-            bar(1 + node_names.index(name), a, b, _COLORS["node"], "%s (step %s): %.3f ms" % (name, step_no, (b - a) * 1e3))
+        for step, offset, duration, _, _, _ in summary["steps"]:
+            a = run.start + offset
+            color = _COLORS["step"] if step % 2 == 0 else "#d0d0d0"
+            bar(0, a, a + duration, color, "step %d: %.3f ms" % (step, duration * 1e3))
+        nodes = run.nodes
+        for name, step_no, a, b in zip(nodes[0::4], nodes[1::4], nodes[2::4], nodes[3::4]):
+            title = "%s (step %s): %.3f ms" % (name, step_no, (b - a) * 1e3)
+            bar(1 + node_names.index(name), a, b, _COLORS["node"], title)
         base = 1 + len(node_names)
-        for span in run.spans:
-            kind, a, b = span[0], span[1], span[2]
+        for kind, a, b in zip(run.spans[0::3], run.spans[1::3], run.spans[2::3]):
             area = _KIND_AREA[kind]
             bar(base + kind, a, b, _COLORS[area], "%s: %.3f ms" % (_LABELS[area], (b - a) * 1e3))
-            if len(span) > 3 and span[3] > 0:  # serialization inside this saver call (shown at its end)
-                bar(base + _SERDE, b - span[3], b, _COLORS[_KIND_AREA[_SERDE]], "serialization in saver call: %.3f ms" % (span[3] * 1e3))
-        for a, b in run.gaps:
+        for a, b, inner in zip(run.saver[0::3], run.saver[1::3], run.saver[2::3]):
+            bar(base + _SAVER, a, b, _COLORS["saver_io"], "%s: %.3f ms" % (_LABELS["saver_io"], (b - a) * 1e3))
+            if inner > 0:  # serialization inside this checkpointer call (shown at its end)
+                title = "serialization in a saver call: %.3f ms" % (inner * 1e3)
+                bar(base + _SERDE, b - inner, b, _COLORS["checkpoint_serialization"], title)
+        for a, b in zip(run.gaps[0::2], run.gaps[1::2]):
             bar(base + 3, a, b, _COLORS["consumer"], "stream consumer: %.3f ms" % ((b - a) * 1e3))
-        axis_y = height - 6
+        span_px = width - label_w - 30  # the last tick label needs room
         for k in range(6):
-            x = label_w + (width - label_w - 30) * k / 5
-            parts.append("<text x='%.0f' y='%d' fill='#888'>%.2f ms</text>" % (x, axis_y, wall * 1e3 * k / 5 * (width - label_w - 30) / (width - label_w)))
+            at = span_px * k / 5
+            parts.append(
+                "<text x='%.0f' y='%d' fill='#888'>%.2f ms</text>" % (label_w + at, height - 6, at / scale * 1e3)
+            )
         parts.append("</svg>")
     parts.append("<h2>Report</h2><pre>%s</pre></body></html>" % html.escape(report))
     return "".join(parts)
