@@ -68,14 +68,14 @@ def consistent(run: Dict[str, Any]) -> None:
     """The parts of a run add up to its wall time."""
     wall = run["wall_s"]
     assert wall > 0
-    assert run["node_time_s"] + run["overhead_s"] + run["consumer_s"] == pytest.approx(wall, rel=1e-6, abs=1e-9)
-    assert sum(run["overhead"].values()) == pytest.approx(run["overhead_s"], rel=1e-6, abs=1e-9)
+    assert run["node_time_s"] + run["overhead_s"] + run["consumer_s"] == pytest.approx(wall, rel=1e-6, abs=1e-8)
+    assert sum(run["overhead"].values()) == pytest.approx(run["overhead_s"], rel=1e-6, abs=1e-8)
     assert all(v >= 0 for v in run["overhead"].values())
-    assert run["node_time_s"] <= sum(n["total_s"] for n in run["nodes"].values()) + 1e-9
-    assert sum(s["duration_s"] for s in run["steps"]) <= wall + 1e-9
+    assert run["node_time_s"] <= sum(n["total_s"] for n in run["nodes"].values()) + 1e-6  # ns rounding
+    assert sum(s["duration_s"] for s in run["steps"]) <= wall + 1e-6
     assert [s["step"] for s in run["steps"]] == sorted({s["step"] for s in run["steps"]})
     for s in run["steps"]:
-        assert s["node_time_s"] + s["overhead_s"] <= s["duration_s"] + 1e-9
+        assert s["node_time_s"] + s["overhead_s"] <= s["duration_s"] + 1e-6
 
 
 def targets() -> Dict[str, Any]:
@@ -530,7 +530,7 @@ def test_overhead_bench_checks_results():
     )
     assert proc.returncode == 0, proc.stderr
     row = json.loads(proc.stdout)
-    assert row["same_result"] and row["runs_recorded"] == row["runs_expected"] == 8
+    assert row["same_result"] and row["runs_recorded"] == row["runs_expected"] == 2 * (2 * 2 + 1)
     assert set(row) >= {"plain", "session", "per-invoke"}
     assert callable(main)
 
