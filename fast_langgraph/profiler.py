@@ -46,14 +46,12 @@ overhead split needs ``profile_run()``).
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import contextvars
 import functools
 import html
 import importlib
 import inspect
-import itertools
 import json
 import sys
 import threading
@@ -195,42 +193,41 @@ def _summarize(run: _Run) -> Dict[str, Any]:
     """
     start, end = run.start, run.end
     names, node_steps, node_starts, node_ends = run.nodes[0::4], run.nodes[1::4], run.nodes[2::4], run.nodes[3::4]
-    by_step: Dict[Optional[int], List[Tuple[str, float, float]]] = {}
-    for name, step, a, b in zip(names, node_steps, node_starts, node_ends):
-        in_step = by_step.get(step)
-        if in_step is None:
-            by_step[step] = [(name, a, b)]
-        else:
-            in_step.append((name, a, b))
     ticks = sorted(zip(run.ticks[0::2], run.ticks[1::2]))
-    if not ticks and by_step:  # callback runs: supersteps from the nodes' metadata
-        ticks = sorted((min(a for _, a, _ in in_step), step) for step, in_step in by_step.items())
+    if not ticks and names:  # callback runs: supersteps from the nodes' metadata
+        first: Dict[Any, float] = {}
+        for step, a in zip(node_steps, node_starts):
+            if step not in first or a < first[step]:
+                first[step] = a
+        ticks = sorted((a, step) for step, a in first.items())
 
+    # Events as two flat lists sorted through an index: no tuple per event (cheaper, and
+    # nothing for the garbage collector to scan).
     spans, saver, gaps = run.spans, run.saver, run.gaps
-    events = list(zip(spans[1::3], [k + 2 for k in spans[0::3]]))
-    events += zip(spans[2::3], [k + 2 + _END for k in spans[0::3]])
-    for times, code in (
-        (saver[0::3], _SAVER + 2),
-        (saver[1::3], _SAVER + 2 + _END),
-        (node_starts, 0),
-        (node_ends, _END),
-        (gaps[0::2], 1),
-        (gaps[1::2], 1 + _END),
-    ):
-        events += zip(times, itertools.repeat(code))
-    events += zip([t for t, _ in ticks], itertools.count(_TICK))
-    events.sort()
-    del events[bisect.bisect_right(events, (end, 1 << 62)) :]  # late background events: past the run
+    tick_times = [t for t, _ in ticks]
+    times = spans[1::3] + spans[2::3] + saver[0::3] + saver[1::3] + node_starts + node_ends
+    times += gaps[0::2] + gaps[1::2] + tick_times
+    codes = [k + 2 for k in spans[0::3]]
+    codes += [k + _END for k in codes]
+    codes += [_SAVER + 2] * (len(saver) // 3) + [_SAVER + 2 + _END] * (len(saver) // 3)
+    codes += [0] * len(node_starts) + [_END] * len(node_ends)
+    codes += [1] * (len(gaps) // 2) + [1 + _END] * (len(gaps) // 2)
+    codes += range(_TICK, _TICK + len(tick_times))
 
     active = [0, 0, 0, 0, 0]
     acc = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]  # the five classes, then scheduling
     top = 5  # the highest-priority class active now (5: none, scheduling)
-    marks: List[Tuple[float, float]] = []  # (node, consumer) time so far, at each tick
+    mark_nodes: List[float] = []  # node time so far, at each tick
+    mark_consumer: List[float] = []  # consumer time so far, at each tick
     prev = start
-    for t, code in events:
+    for i in sorted(range(len(times)), key=times.__getitem__):
+        t = times[i]
         if t > prev:
+            if t > end:  # a late background event, past the run
+                t = end
             acc[top] += t - prev
             prev = t
+        code = codes[i]
         if code < _END:
             active[code] += 1
             if code < top:
@@ -245,10 +242,12 @@ def _summarize(run: _Run) -> Dict[str, Any]:
                         top = lower
                         break
         else:
-            marks.append((acc[0], acc[1]))
+            mark_nodes.append(acc[0])
+            mark_consumer.append(acc[1])
     if end > prev:
         acc[top] += end - prev
-    marks.append((acc[0], acc[1]))
+    mark_nodes.append(acc[0])
+    mark_consumer.append(acc[1])
     seconds = acc
     saver_total = sum(saver[1::3]) - sum(saver[0::3])
     saver_serde = sum(saver[2::3])
@@ -278,29 +277,16 @@ def _summarize(run: _Run) -> Dict[str, Any]:
         if b - a > stat["max_s"]:
             stat["max_s"] = b - a
 
-    # Supersteps stay tuples here (built for every run); _expand_steps makes them dicts on demand.
-    steps: List[Tuple[Any, ...]] = []
+    # Supersteps: five numbers each in one flat list, and the tasks as three lists (name, step,
+    # duration); _expand_steps turns them into dicts when someone asks.
+    steps: List[Any] = []
     for i, (t, step) in enumerate(ticks):
         if step is None:
             continue
         t_end = ticks[i + 1][0] if i + 1 < len(ticks) else end
-        node_time = marks[i + 1][0] - marks[i][0]
-        consumer_time = marks[i + 1][1] - marks[i][1]
-        step_nodes = by_step.get(step) or []
-        if len(step_nodes) == 1:
-            name, a, b = step_nodes[0]
-            per_node: Tuple[Tuple[str, int, float], ...] = ((name, 1, b - a),)
-        else:
-            grouped: Dict[str, List[Any]] = {}
-            for name, a, b in step_nodes:
-                entry = grouped.get(name)
-                if entry is None:
-                    grouped[name] = [1, b - a]
-                else:
-                    entry[0] += 1
-                    entry[1] += b - a
-            per_node = tuple((n, c, d) for n, (c, d) in grouped.items())
-        steps.append((step, t - start, t_end - t, node_time, max(0.0, t_end - t - node_time - consumer_time), per_node))
+        node_time = mark_nodes[i + 1] - mark_nodes[i]
+        overhead_time = max(0.0, t_end - t - node_time - (mark_consumer[i + 1] - mark_consumer[i]))
+        steps += (step, t - start, t_end - t, node_time, overhead_time)
     return {
         "graph": run.graph,
         "mode": run.mode,
@@ -308,20 +294,28 @@ def _summarize(run: _Run) -> Dict[str, Any]:
         "started_at": run.started_at,
         "wall_s": end - start,
         "error": run.error,
-        "supersteps": len(steps),
+        "supersteps": len(steps) // 5,
         "node_time_s": seconds[0] if nodes_measured else None,
         "consumer_s": seconds[1],
         "overhead_s": sum(seconds[2:]) if nodes_measured else None,
         "overhead": {area: overhead[area] for area in AREAS},
         "nodes": node_stats,
         "steps": steps,
+        "tasks": (names, node_steps, [b - a for a, b in zip(node_starts, node_ends)]),
     }
 
 
 def _expand_steps(summary: Dict[str, Any]) -> Dict[str, Any]:
     """A run record as documented in GraphProfiler.to_dict (supersteps as dicts)."""
     measured = summary["node_time_s"] is not None
-    out = dict(summary)
+    names, node_steps, durations = summary["tasks"]
+    per_step: Dict[Any, Dict[str, List[Any]]] = {}
+    for name, step, duration in zip(names, node_steps, durations):
+        entry = per_step.setdefault(step, {}).setdefault(name, [0, 0.0])
+        entry[0] += 1
+        entry[1] += duration
+    flat = summary["steps"]
+    out = {k: v for k, v in summary.items() if k != "tasks"}
     out["steps"] = [
         {
             "step": step,
@@ -329,9 +323,9 @@ def _expand_steps(summary: Dict[str, Any]) -> Dict[str, Any]:
             "duration_s": duration,
             "node_time_s": node_time if measured else None,
             "overhead_s": overhead if measured else None,
-            "nodes": [{"name": n, "calls": c, "time_s": d} for n, c, d in per_node],
+            "nodes": [{"name": n, "calls": c, "time_s": d} for n, (c, d) in per_step.get(step, {}).items()],
         }
-        for step, start, duration, node_time, overhead, per_node in summary["steps"]
+        for step, start, duration, node_time, overhead in zip(flat[0::5], flat[1::5], flat[2::5], flat[3::5], flat[4::5])
     ]
     return out
 
@@ -510,6 +504,152 @@ def _new_run(graph: Any, args: Tuple[Any, ...], kwargs: Dict[str, Any], mode: st
 
 # ---------------------------------------------------------------- wrappers
 
+# The wrappers below run on every serializer, saver, channel-update, task and tick call of a
+# profiled run, so each is first built with the exact parameters of the function it wraps
+# (generated source, like the ``decorator`` package does): a ``(*args, **kwargs)`` wrapper
+# costs about three times as much per call. The closures further down are the fallback for
+# signatures with ``*args``, ``**kwargs`` or keyword-only parameters.
+
+_FAST_TEMPLATES = {
+    "span": """
+{async_}def {name}({params}):
+    _flg_run = _flg_current.get()
+    if _flg_run is None or _flg_run is _flg_NESTED:
+        return {await_}_flg_original({args})
+    _flg_start = _flg_perf()
+    try:
+        return {await_}_flg_original({args})
+    finally:
+        if _flg_run.__class__ is _flg_Frame:
+            if _flg_kind == _flg_SERDE:
+                _flg_run.serde += _flg_perf() - _flg_start
+        else:
+            _flg_run.spans += (_flg_kind, _flg_start, _flg_perf())
+""",
+    "saver": """
+{async_}def {name}({params}):
+    _flg_run = _flg_current.get()
+    if _flg_run is None or _flg_run is _flg_NESTED:
+        return {await_}_flg_original({args})
+    _flg_frame = _flg_Frame()
+    _flg_token = _flg_current.set(_flg_frame)
+    _flg_start = _flg_perf()
+    try:
+        return {await_}_flg_original({args})
+    finally:
+        _flg_end = _flg_perf()
+        _flg_current.reset(_flg_token)
+        if _flg_run.__class__ is _flg_Frame:
+            _flg_run.serde += _flg_frame.serde
+        else:
+            _flg_run.saver += (_flg_start, _flg_end, _flg_frame.serde)
+""",
+    "node": """
+{async_}def {name}({params}):
+    _flg_run = _flg_current.get()
+    if _flg_run.__class__ is not _flg_Run:
+        return {await_}_flg_original({args})
+    _flg_token = _flg_current.set(_flg_NESTED)
+    _flg_start = _flg_perf()
+    try:
+        return {await_}_flg_original({args})
+    finally:
+        _flg_end = _flg_perf()
+        _flg_current.reset(_flg_token)
+        _flg_run.nodes += (getattr({first}, "name", "?"), _flg_run.current_step, _flg_start, _flg_end)
+        if {check_thread} and _flg_run.thread != _flg_get_ident():
+            _flg_orphan_tasks[id({first})] = ({first}, _flg_run)
+            _flg_run.orphans.append(id({first}))
+""",
+    "tick": """
+def {name}({params}):
+    _flg_run = _flg_current.get()
+    if _flg_run.__class__ is not _flg_Run:
+        return _flg_original({args})
+    _flg_start = _flg_perf()
+    _flg_more = False
+    try:
+        _flg_more = _flg_original({args})
+        return _flg_more
+    finally:
+        _flg_step = getattr({first}, "step", None) if _flg_more else None
+        _flg_run.current_step = _flg_step
+        _flg_run.ticks += (_flg_start, _flg_step)
+""",
+    "commit": """
+def {name}({params}):
+    if _flg_current.get() is not None or not _flg_orphan_tasks:
+        return _flg_original({args})
+    _flg_entry = _flg_orphan_tasks.pop(id({second}), None)
+    if _flg_entry is None or _flg_entry[0] is not {second}:
+        return _flg_original({args})
+    _flg_token = _flg_current.set(_flg_entry[1])
+    try:
+        return _flg_original({args})
+    finally:
+        _flg_current.reset(_flg_token)
+""",
+}
+
+
+def _fast_wrapper(original: Callable[..., Any], template: str, **env: Any) -> Optional[Callable[..., Any]]:
+    """``original`` wrapped by ``_FAST_TEMPLATES[template]`` with its exact parameters, or None."""
+    is_async = inspect.iscoroutinefunction(original)
+    if template == "tick" and is_async or inspect.isgeneratorfunction(original) or inspect.isasyncgenfunction(original):
+        return None
+    try:
+        parameters = list(inspect.signature(original, follow_wrapped=False).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    names, defs = [], []
+    namespace: Dict[str, Any] = {}
+    for i, p in enumerate(parameters):
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) or p.name.startswith("_flg_"):
+            return None
+        names.append(p.name)
+        if p.default is p.empty:
+            defs.append(p.name)
+        else:
+            namespace["_flg_default_%d" % i] = p.default
+            defs.append("%s=_flg_default_%d" % (p.name, i))
+    if len(names) < (2 if template == "commit" else 1):
+        return None
+    name = getattr(original, "__name__", "wrapper")
+    if not name.isidentifier():
+        name = "wrapper"
+    source = _FAST_TEMPLATES[template].format(
+        name=name,
+        params=", ".join(defs),
+        args=", ".join(names),
+        first=names[0],
+        second=names[1] if len(names) > 1 else names[0],
+        async_="async " if is_async else "",
+        await_="await " if is_async else "",
+        check_thread="not _flg_is_async",
+    )
+    namespace.update(
+        _flg_original=original,
+        _flg_current=_current,
+        _flg_perf=_perf,
+        _flg_NESTED=_NESTED,
+        _flg_Run=_Run,
+        _flg_Frame=_Frame,
+        _flg_SERDE=_SERDE,
+        _flg_orphan_tasks=_orphan_tasks,
+        _flg_get_ident=threading.get_ident,
+        _flg_is_async=is_async,
+        **{"_flg_" + k: v for k, v in env.items()},
+    )
+    code = _compiled.get(source)
+    if code is None:  # compiled once per shape: profile_run() per invoke stays cheap
+        code = _compiled[source] = compile(source, "<fast_langgraph.profiler: %s wrapper>" % template, "exec")
+    exec(code, namespace)
+    return functools.update_wrapper(namespace[name], original)
+
+
+_compiled: Dict[str, Any] = {}
+
+
 
 def _stream_wrapper(name: str, original: Callable[..., Generator[Any, Any, Any]]) -> Callable[..., Iterator[Any]]:
     @functools.wraps(original)
@@ -633,6 +773,10 @@ def _ainvoke_wrapper(name: str, original: Callable[..., Any]) -> Callable[..., A
 
 
 def _node_wrapper(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    fast = _fast_wrapper(original, "node")
+    if fast is not None:
+        return fast
+
     @functools.wraps(original)
     def run_with_retry(task: Any, *args: Any, **kwargs: Any) -> Any:
         run = _current.get()
@@ -654,6 +798,10 @@ def _node_wrapper(name: str, original: Callable[..., Any]) -> Callable[..., Any]
 
 
 def _anode_wrapper(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    fast = _fast_wrapper(original, "node")
+    if fast is not None:
+        return fast
+
     @functools.wraps(original)
     async def arun_with_retry(task: Any, *args: Any, **kwargs: Any) -> Any:
         run = _current.get()
@@ -672,6 +820,10 @@ def _anode_wrapper(name: str, original: Callable[..., Any]) -> Callable[..., Any
 
 
 def _commit_wrapper(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    fast = _fast_wrapper(original, "commit")
+    if fast is not None:
+        return fast
+
     @functools.wraps(original)
     def commit(self: Any, task: Any, *args: Any, **kwargs: Any) -> Any:
         if _current.get() is not None or not _orphan_tasks:
@@ -690,6 +842,10 @@ def _commit_wrapper(name: str, original: Callable[..., Any]) -> Callable[..., An
 
 
 def _tick_wrapper(name: str, original: Callable[..., bool]) -> Callable[..., bool]:
+    fast = _fast_wrapper(original, "tick")
+    if fast is not None:
+        return fast
+
     @functools.wraps(original)
     def tick(self: Any, *args: Any, **kwargs: Any) -> bool:
         run = _current.get()
@@ -718,6 +874,9 @@ def _record(run: Any, kind: int, start: float, end: float) -> None:
 
 def _span_wrapper(original: Callable[..., Any], kind: int) -> Callable[..., Any]:
     """Time every call of ``original`` under span ``kind`` (sync, async, generators alike)."""
+    fast = _fast_wrapper(original, "span", kind=kind)
+    if fast is not None:
+        return fast
     if inspect.isasyncgenfunction(original):
 
         @functools.wraps(original)
@@ -802,6 +961,9 @@ def _saver_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
     the call instead of a span per ``dumps_typed`` (fewer events to sort at the end of a run)."""
     if inspect.isasyncgenfunction(original) or inspect.isgeneratorfunction(original):
         return _span_wrapper(original, _SAVER)  # list/alist: timed per item, serialization spans kept
+    fast = _fast_wrapper(original, "saver")
+    if fast is not None:
+        return fast
     if inspect.iscoroutinefunction(original):
 
         @functools.wraps(original)
@@ -993,12 +1155,14 @@ class GraphProfiler(_CallbackBase):
                 agg["calls"] += stat["calls"]
                 agg["total_s"] += stat["total_s"]
                 agg["max_s"] = max(agg["max_s"], stat["max_s"])
-            if summary["steps"]:
-                t["step_time_s"] += sum(step[2] for step in summary["steps"])
-                step = max(summary["steps"], key=lambda step: step[2])
+            durations = summary["steps"][2::5]
+            if durations:
+                t["step_time_s"] += sum(durations)
+                longest = max(durations)
                 slowest = t["slowest_step"]
-                if slowest is None or step[2] > slowest["duration_s"]:
-                    t["slowest_step"] = {"run": self._count, "graph": summary["graph"], "step": step[0], "duration_s": step[2]}
+                if slowest is None or longest > slowest["duration_s"]:
+                    step = summary["steps"][5 * durations.index(longest)]
+                    t["slowest_step"] = {"run": self._count, "graph": summary["graph"], "step": step, "duration_s": longest}
 
     # -- LangChain callback handler (graph.invoke(x, {"callbacks": [profiler]}))
 
@@ -1213,7 +1377,8 @@ def _render_html(report: str, timelines: List[Tuple[Dict[str, Any], _Run]]) -> s
                 % (x, row * row_h + 2, w, row_h - 4, color, html.escape(title))
             )
 
-        for step, offset, duration, _, _, _ in summary["steps"]:
+        flat = summary["steps"]
+        for step, offset, duration in zip(flat[0::5], flat[1::5], flat[2::5]):
             a = run.start + offset
             color = _COLORS["step"] if step % 2 == 0 else "#d0d0d0"
             bar(0, a, a + duration, color, "step %d: %.3f ms" % (step, duration * 1e3))

@@ -8,7 +8,8 @@ blocks that alternate (the order rotates every round):
 * ``session``: inside one open ``GraphProfiler.profile_run()`` (the "leave it on in
   staging" case: LangGraph's functions stay wrapped, every invoke is recorded);
 * ``per-invoke``: a ``profile_run()`` around each invoke (wrapping and restoring
-  LangGraph's functions every time).
+  LangGraph's functions every time);
+* ``control``: no profiler again, to show how far two identical variants differ here.
 
 Reported per invoke: the median wall and CPU time (all threads of the process)
 with the overhead as the median of per-round ratios to ``plain`` (paired, so slow
@@ -24,7 +25,8 @@ import statistics
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-VARIANTS = ("plain", "session", "per-invoke")
+#: ``control`` is ``plain`` again: its "overhead" shows the noise of the measurement.
+VARIANTS = ("plain", "session", "per-invoke", "control")
 
 
 def _block(variant: str, op: Callable[[], Any], n: int, profiler: Any) -> Tuple[Any, List[float], List[float]]:
@@ -64,7 +66,8 @@ def run(workload: str, invokes: int, rounds: int) -> Dict[str, Any]:
     wall: Dict[str, List[List[float]]] = {v: [] for v in VARIANTS}
     cpu: Dict[str, List[List[float]]] = {v: [] for v in VARIANTS}
     for r in range(rounds):
-        for variant in VARIANTS[r % 3 :] + VARIANTS[: r % 3]:
+        k = r % len(VARIANTS)
+        for variant in VARIANTS[k:] + VARIANTS[:k]:
             results[variant], w, c = _block(variant, op, invokes, profiler)
             wall[variant].append(w)
             cpu[variant].append(c)
