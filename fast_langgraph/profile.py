@@ -21,7 +21,8 @@ from typing import List, Optional
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m fast_langgraph.profile",
-        description="Run a Python script under fast_langgraph's GraphProfiler and print where its LangGraph runs spend time.",
+        description="Run a Python script under fast_langgraph's GraphProfiler and print where its "
+        "LangGraph runs spend their time.",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON (GraphProfiler.to_dict())")
     parser.add_argument("--html", metavar="OUT.html", help="also write an HTML timeline of the last runs")

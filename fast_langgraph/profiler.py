@@ -26,6 +26,9 @@ Each instant of a run is counted once, in the first that applies of: a node runn
 the caller holding a ``stream()`` between chunks ("consumer"), serialization, saver
 I/O, channel updates, scheduling. So the parts add up to the run's wall time even
 when the checkpoint is written in a background thread while the next nodes run.
+(Serialization inside a saver call is timed as a total per call; when such a call
+is partly hidden behind a running node, its visible time is split between the two
+areas in proportion.)
 
 How it works: on entering the first ``profile_run()`` the profiler wraps a handful of
 LangGraph functions where LangGraph looks them up (``Pregel.stream``/``astream``/

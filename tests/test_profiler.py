@@ -468,7 +468,8 @@ def test_cli(tmp_path, switch):
         "print('patches', [p['status'] for p in fast_langgraph.patch_status() if p['name'] == 'executor'])"
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "fast_langgraph.profile", "--json", "-o", str(out), "--html", str(html_path), str(script), "3", "--flag"],
+        [sys.executable, "-m", "fast_langgraph.profile", "--json", "-o", str(out), "--html", str(html_path)]
+        + [str(script), "3", "--flag"],
         env=clean_env(FAST_LANGGRAPH=switch),
         cwd=tempfile.gettempdir(),
         capture_output=True,
