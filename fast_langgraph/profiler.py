@@ -559,10 +559,10 @@ _FAST_TEMPLATES = {
     finally:
         _flg_end = _flg_perf()
         _flg_current.reset(_flg_token)
-        _flg_run.nodes += (getattr({first}, "name", "?"), _flg_run.current_step, _flg_start, _flg_end)
+        _flg_run.nodes += (_flg_getattr({first}, "name", "?"), _flg_run.current_step, _flg_start, _flg_end)
         if {check_thread} and _flg_run.thread != _flg_get_ident():
-            _flg_orphan_tasks[id({first})] = ({first}, _flg_run)
-            _flg_run.orphans.append(id({first}))
+            _flg_orphan_tasks[_flg_id({first})] = ({first}, _flg_run)
+            _flg_run.orphans.append(_flg_id({first}))
 """,
     "tick": """
 def {name}({params}):
@@ -575,7 +575,7 @@ def {name}({params}):
         _flg_more = _flg_original({args})
         return _flg_more
     finally:
-        _flg_step = getattr({first}, "step", None) if _flg_more else None
+        _flg_step = _flg_getattr({first}, "step", None) if _flg_more else None
         _flg_run.current_step = _flg_step
         _flg_run.ticks += (_flg_start, _flg_step)
 """,
@@ -583,7 +583,7 @@ def {name}({params}):
 def {name}({params}):
     if _flg_current.get() is not None or not _flg_orphan_tasks:
         return _flg_original({args})
-    _flg_entry = _flg_orphan_tasks.pop(id({second}), None)
+    _flg_entry = _flg_orphan_tasks.pop(_flg_id({second}), None)
     if _flg_entry is None or _flg_entry[0] is not {second}:
         return _flg_original({args})
     _flg_token = _flg_current.set(_flg_entry[1])
@@ -641,6 +641,8 @@ def _fast_wrapper(original: Callable[..., Any], template: str, **env: Any) -> Op
         _flg_orphan_tasks=_orphan_tasks,
         _flg_get_ident=threading.get_ident,
         _flg_is_async=is_async,
+        _flg_getattr=getattr,  # not the builtins by name: a parameter could be called "id"
+        _flg_id=id,
         **{"_flg_" + k: v for k, v in env.items()},
     )
     code = _compiled.get(source)
