@@ -597,6 +597,37 @@ def {name}({params}):
 
 def _fast_wrapper(original: Callable[..., Any], template: str, **env: Any) -> Optional[Callable[..., Any]]:
     """``original`` wrapped by ``_FAST_TEMPLATES[template]`` with its exact parameters, or None."""
+    try:
+        prepared = _prepared.get((original, template), False)
+    except TypeError:  # an unhashable callable
+        return None
+    if prepared is False:
+        prepared = _prepared[(original, template)] = _prepare(original, template)
+    if prepared is None:
+        return None
+    code, name, defaults, is_async = prepared
+    namespace = dict(
+        defaults,
+        _flg_original=original,
+        _flg_current=_current,
+        _flg_perf=_perf,
+        _flg_NESTED=_NESTED,
+        _flg_Run=_Run,
+        _flg_Frame=_Frame,
+        _flg_SERDE=_SERDE,
+        _flg_orphan_tasks=_orphan_tasks,
+        _flg_get_ident=threading.get_ident,
+        _flg_is_async=is_async,
+        _flg_getattr=getattr,  # not the builtins by name: a parameter could be called "id"
+        _flg_id=id,
+        **{"_flg_" + k: v for k, v in env.items()},
+    )
+    exec(code, namespace)
+    return functools.update_wrapper(namespace[name], original)
+
+
+def _prepare(original: Callable[..., Any], template: str) -> Optional[Tuple[Any, str, Dict[str, Any], bool]]:
+    """The compiled wrapper source for ``original``'s signature (None: use the closures)."""
     is_async = inspect.iscoroutinefunction(original)
     if template == "tick" and is_async or inspect.isgeneratorfunction(original) or inspect.isasyncgenfunction(original):
         return None
@@ -605,7 +636,7 @@ def _fast_wrapper(original: Callable[..., Any], template: str, **env: Any) -> Op
     except (TypeError, ValueError):
         return None
     names, defs = [], []
-    namespace: Dict[str, Any] = {}
+    defaults: Dict[str, Any] = {}
     for i, p in enumerate(parameters):
         if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) or p.name.startswith("_flg_"):
             return None
@@ -613,7 +644,7 @@ def _fast_wrapper(original: Callable[..., Any], template: str, **env: Any) -> Op
         if p.default is p.empty:
             defs.append(p.name)
         else:
-            namespace["_flg_default_%d" % i] = p.default
+            defaults["_flg_default_%d" % i] = p.default
             defs.append("%s=_flg_default_%d" % (p.name, i))
     if len(names) < (2 if template == "commit" else 1):
         return None
@@ -630,29 +661,12 @@ def _fast_wrapper(original: Callable[..., Any], template: str, **env: Any) -> Op
         await_="await " if is_async else "",
         check_thread="not _flg_is_async",
     )
-    namespace.update(
-        _flg_original=original,
-        _flg_current=_current,
-        _flg_perf=_perf,
-        _flg_NESTED=_NESTED,
-        _flg_Run=_Run,
-        _flg_Frame=_Frame,
-        _flg_SERDE=_SERDE,
-        _flg_orphan_tasks=_orphan_tasks,
-        _flg_get_ident=threading.get_ident,
-        _flg_is_async=is_async,
-        _flg_getattr=getattr,  # not the builtins by name: a parameter could be called "id"
-        _flg_id=id,
-        **{"_flg_" + k: v for k, v in env.items()},
-    )
-    code = _compiled.get(source)
-    if code is None:  # compiled once per shape: profile_run() per invoke stays cheap
-        code = _compiled[source] = compile(source, "<fast_langgraph.profiler: %s wrapper>" % template, "exec")
-    exec(code, namespace)
-    return functools.update_wrapper(namespace[name], original)
+    code = compile(source, "<fast_langgraph.profiler: %s wrapper>" % template, "exec")
+    return code, name, defaults, is_async
 
 
-_compiled: Dict[str, Any] = {}
+# Per (original function, template): a profile_run() around every invoke stays cheap.
+_prepared: Dict[Tuple[Any, str], Any] = {}
 
 
 
