@@ -56,6 +56,7 @@ import html
 import importlib
 import inspect
 import json
+import logging
 import sys
 import threading
 import time
@@ -175,9 +176,16 @@ class _Run:
             self.error = "%s: %s" % (type(error).__name__, str(error)[:200])
         for key in self.orphans:
             _orphan_tasks.pop(key, None)
-        summary = _summarize(self)
-        for profiler in self.profilers:
-            profiler._add(self, summary)
+        try:
+            summary = _summarize(self)
+            for profiler in self.profilers:
+                profiler._add(self, summary)
+        except Exception:  # a profiler bug must not fail the user's graph call
+            from fast_langgraph import _bootstrap
+
+            if _bootstrap.strict_mode():
+                raise
+            logging.getLogger("fast_langgraph").warning("GraphProfiler could not record a run", exc_info=True)
 
 
 # ---------------------------------------------------------------- attribution
