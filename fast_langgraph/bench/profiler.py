@@ -129,7 +129,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fast_langgraph.bench profiler", description=__doc__.splitlines()[0])
     parser.add_argument("--workload", choices=sorted(WORKLOADS), default="agent_memory_50_turns")
     parser.add_argument("--invokes", type=int, default=5, help="timed invokes per block")
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     row = run(args.workload, args.invokes, args.rounds)
