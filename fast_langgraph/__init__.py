@@ -26,6 +26,7 @@ __all__ = [
     "AsyncRustSqliteSaver",
     "langgraph_state_update",
     "deep_merge",
+    "GraphProfiler",
 ]
 
 # Loaded on first use: importing fast_langgraph must not load the Rust core
@@ -44,6 +45,7 @@ _LAZY = {
     "AsyncRustSqliteSaver": "fast_langgraph.sqlite_saver",
     "langgraph_state_update": "fast_langgraph.merge",
     "deep_merge": "fast_langgraph.merge",
+    "GraphProfiler": "fast_langgraph.profiler",
 }
 
 
