@@ -41,6 +41,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     py::cache::register(m)?;
     py::serde::register(m)?;
+    py::serde_decode::register(m)?;
     py::checkpoint::register(m)?;
     Ok(())
 }

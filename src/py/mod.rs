@@ -3,3 +3,4 @@
 pub mod cache;
 pub mod checkpoint;
 pub mod serde;
+pub mod serde_decode;
