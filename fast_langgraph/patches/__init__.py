@@ -35,6 +35,8 @@ REGISTRY = (
         targets=(
             # Read at call time by JsonPlusSerializer.dumps_typed and _msgpack_default.
             Target("langgraph.checkpoint.serde.jsonplus", "_msgpack_enc"),
+            # Read at call time by loads_typed and LangGraph's ext hook (ormsgpack.unpackb).
+            Target("langgraph.checkpoint.serde.jsonplus", "ormsgpack"),
         ),
         implementation="fast_langgraph.patches.serde",
         needs_core=True,
