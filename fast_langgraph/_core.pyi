@@ -37,6 +37,10 @@ def msgpack_unpackb(obj: Any, /, *, ext_hook: Optional[Callable[[int, bytes], An
     ``MsgpackDecodeError`` (``ValueError``) for bad input. Other calls go to ormsgpack.
     """
 
+def msgpack_native_min_input(nbytes: int) -> int:
+    """Inputs of at least this many bytes are decoded in Rust, smaller ones by ormsgpack
+    itself (same result, cheaper for small ext payloads); returns the previous value."""
+
 def msgpack_decode_gc_pause(enabled: bool) -> bool:
     """Whether ``msgpack_unpackb`` pauses the cyclic GC while it creates builtin objects
     (never while Python code runs); returns the previous setting. For benchmarks."""

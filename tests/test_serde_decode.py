@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import fast_langgraph  # noqa: E402
-from fast_langgraph._core import msgpack_decode_gc_pause, msgpack_unpackb  # noqa: E402
+from fast_langgraph._core import msgpack_decode_gc_pause, msgpack_native_min_input, msgpack_unpackb  # noqa: E402
 from langgraph.checkpoint.serde import _msgpack as lg_msgpack  # noqa: E402
 from langgraph.checkpoint.serde import jsonplus  # noqa: E402
 
@@ -40,12 +40,17 @@ SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=list(
 OPT = ormsgpack.OPT_NON_STR_KEYS
 
 
-@pytest.fixture(autouse=True, scope="module")
-def serde_enabled():
+@pytest.fixture(autouse=True, scope="module", params=["rust-only", "default-split"])
+def serde_enabled(request):
+    # Inputs below a size threshold go to ormsgpack itself; "rust-only" sends every
+    # input through the Rust decoder, "default-split" tests the shipped threshold.
+    previous = msgpack_native_min_input(0) if request.param == "rust-only" else None
     fast_langgraph.patch(serde=True)
     assert getattr(jsonplus.ormsgpack, "__fast_langgraph__", False)
     yield
     fast_langgraph.unpatch("serde")
+    if previous is not None:
+        msgpack_native_min_input(previous)
 
 
 @contextlib.contextmanager

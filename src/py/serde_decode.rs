@@ -18,7 +18,7 @@
 
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
@@ -37,6 +37,10 @@ extern "C" {
 
 struct Statics {
     ormsgpack_unpackb: Py<PyAny>,
+    /// ormsgpack's own METH_FASTCALL | METH_KEYWORDS C function and its `self`, to
+    /// forward a call unchanged (what CPython itself would call); `None` if it is
+    /// not such a builtin.
+    ormsgpack_fastcall: Option<(FastCallWithKeywords, usize)>,
     opt_non_str_keys: i64,
     gc_api: bool,
 }
@@ -46,13 +50,37 @@ static STATICS: PyOnceLock<Statics> = PyOnceLock::new();
 fn statics(py: Python<'_>) -> PyResult<&'static Statics> {
     STATICS.get_or_try_init(py, || {
         let ormsgpack = py.import("ormsgpack")?;
+        let unpackb = ormsgpack.getattr("unpackb")?;
+        let ormsgpack_fastcall = if py.version_info() >= (3, 10)
+            && unpackb.get_type_ptr() == &raw mut ffi::PyCFunction_Type
+            && unsafe { ffi::PyCFunction_GetFlags(unpackb.as_ptr()) }
+                == METH_FASTCALL | METH_KEYWORDS
+        {
+            let function = unsafe { ffi::PyCFunction_GetFunction(unpackb.as_ptr()) };
+            let slf = unsafe { ffi::PyCFunction_GetSelf(unpackb.as_ptr()) };
+            // SAFETY: the flags say this is the function's real signature.
+            function.map(|f| unsafe {
+                (
+                    std::mem::transmute::<ffi::PyCFunction, FastCallWithKeywords>(f),
+                    slf as usize,
+                )
+            })
+        } else {
+            None
+        };
         Ok(Statics {
-            ormsgpack_unpackb: ormsgpack.getattr("unpackb")?.unbind(),
+            ormsgpack_fastcall,
+            ormsgpack_unpackb: unpackb.unbind(),
             opt_non_str_keys: ormsgpack.getattr("OPT_NON_STR_KEYS")?.extract()?,
             gc_api: py.version_info() >= (3, 10),
         })
     })
 }
+
+/// Inputs shorter than this go to ormsgpack itself: for a small payload (LangGraph
+/// unpacks every ext payload separately) ormsgpack's C entry point is cheaper, and a
+/// pause of the GC buys nothing. Both give the same result for every input.
+static NATIVE_MIN_INPUT: AtomicUsize = AtomicUsize::new(64 * 1024);
 
 /// Whether decodes pause the cyclic GC (see the module docs); a switch for benchmarks.
 static GC_PAUSE: AtomicBool = AtomicBool::new(true);
@@ -123,17 +151,20 @@ impl GcPause {
     }
 }
 
+/// Kept small (it is in every `Result` of the recursive reader).
 enum BuildError {
     /// The ext hook raised: ormsgpack reports every such error as "ext_hook failed".
     Hook,
-    Py(PyErr),
+    /// A C-API call failed; its exception is still set (fetched at the top: until
+    /// then only builtin objects are released, which runs no Python code).
+    Py,
 }
 
 impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BuildError::Hook => f.write_str("ext_hook failed"),
-            BuildError::Py(err) => err.fmt(f),
+            BuildError::Py => f.write_str("internal error"),
         }
     }
 }
@@ -150,7 +181,10 @@ struct PyBuilder<'a, 'py> {
 
 #[inline]
 fn owned<'py>(py: Python<'py>, ptr: *mut ffi::PyObject) -> Result<Bound<'py, PyAny>, BuildError> {
-    unsafe { Bound::from_owned_ptr_or_err(py, ptr) }.map_err(BuildError::Py)
+    if ptr.is_null() {
+        return Err(BuildError::Py);
+    }
+    Ok(unsafe { Bound::from_owned_ptr(py, ptr) })
 }
 
 impl<'py> Builder for PyBuilder<'_, 'py> {
@@ -205,7 +239,7 @@ impl<'py> Builder for PyBuilder<'_, 'py> {
         let key = self.str(value)?;
         // Hash once now: every dict insert of this key reuses it.
         if unsafe { ffi::PyObject_Hash(key.as_ptr()) } == -1 {
-            return Err(BuildError::Py(PyErr::fetch(self.py)));
+            return Err(BuildError::Py);
         }
         let mut inline = [0u8; KEY_CACHE_MAX_LEN];
         inline[..bytes.len()].copy_from_slice(bytes);
@@ -264,7 +298,7 @@ impl<'py> Builder for PyBuilder<'_, 'py> {
         // Keys are builtin scalars, str, bytes or tuples of them: hashing and
         // comparing them runs no Python code.
         if unsafe { ffi::PyDict_SetItem(map.as_ptr(), key.as_ptr(), value.as_ptr()) } != 0 {
-            return Err(BuildError::Py(PyErr::fetch(self.py)));
+            return Err(BuildError::Py);
         }
         Ok(())
     }
@@ -334,12 +368,17 @@ fn decode_with_hook<'py>(
         builder.gc.pause();
     }
     let outcome = catch_unwind(AssertUnwindSafe(|| decode(input, &mut builder, &mut stack)));
+    // Take a pending C-API error before anything can run Python code.
+    let c_api_error =
+        matches!(outcome, Ok(Err(DecodeError::Build(BuildError::Py)))).then(|| PyErr::fetch(py));
     // Resume before anything that may run Python code (finalizers) is released.
     builder.gc.resume();
     drop(stack);
     let result = match outcome {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(DecodeError::Build(BuildError::Py(err)))) => Err(err),
+        Ok(Err(DecodeError::Build(BuildError::Py))) => Err(c_api_error.unwrap_or_else(|| {
+            PyValueError::new_err("internal error in fast_langgraph's msgpack decoder")
+        })),
         Ok(Err(DecodeError::Build(BuildError::Hook))) => {
             Err(PyValueError::new_err("ext_hook failed"))
         }
@@ -382,7 +421,11 @@ fn unpackb<'py>(
         _ => false,
     };
     if let (Some(hook), true) = (hook, native_option) {
-        if let Ok(bytes) = obj.cast_exact::<PyBytes>() {
+        if let Some(bytes) = obj
+            .cast_exact::<PyBytes>()
+            .ok()
+            .filter(|b| b.as_bytes().len() >= NATIVE_MIN_INPUT.load(Ordering::Relaxed))
+        {
             // Bytes are immutable: the slice stays valid while the hook runs.
             return decode_with_hook(py, bytes.as_bytes(), hook);
         }
@@ -391,6 +434,13 @@ fn unpackb<'py>(
     kwargs.set_item("ext_hook", ext_hook)?;
     kwargs.set_item("option", option)?;
     st.ormsgpack_unpackb.bind(py).call((obj,), Some(&kwargs))
+}
+
+/// Set the input size from which `msgpack_unpackb` decodes in Rust (smaller inputs
+/// go to ormsgpack); returns the previous value. Tests set 0 to cover every input.
+#[pyfunction]
+pub fn msgpack_native_min_input(nbytes: usize) -> usize {
+    NATIVE_MIN_INPUT.swap(nbytes, Ordering::Relaxed)
 }
 
 /// Turn the GC pause during decodes on or off (for benchmarks); returns the previous setting.
@@ -443,6 +493,26 @@ unsafe extern "C" fn unpackb_fastcall(
 ) -> *mut ffi::PyObject {
     // SAFETY: CPython calls this with the GIL held (attached thread).
     let py = unsafe { Python::assume_attached() };
+    // Anything but a large bytes input: ormsgpack's own C function, called with the
+    // very arguments CPython gave us.
+    if let Ok(st) = statics(py) {
+        if let Some((function, slf)) = st.ormsgpack_fastcall {
+            let input = if nargs >= 1 {
+                unsafe { *args }
+            } else {
+                std::ptr::null_mut()
+            };
+            let native = !input.is_null()
+                && unsafe { ffi::Py_TYPE(input) } == &raw mut ffi::PyBytes_Type
+                && unsafe { ffi::PyBytes_Size(input) } as usize
+                    >= NATIVE_MIN_INPUT.load(Ordering::Relaxed);
+            if !native {
+                return unsafe { function(slf as *mut ffi::PyObject, args, nargs, kwnames) };
+            }
+        }
+    } else {
+        return std::ptr::null_mut();
+    }
     let outcome = catch_unwind(AssertUnwindSafe(|| unsafe {
         fastcall_args(py, args, nargs, kwnames)
     }));
@@ -522,5 +592,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_function(wrap_pyfunction!(msgpack_unpackb, m)?)?;
     }
     m.add_function(wrap_pyfunction!(msgpack_decode_gc_pause, m)?)?;
+    m.add_function(wrap_pyfunction!(msgpack_native_min_input, m)?)?;
     Ok(())
 }

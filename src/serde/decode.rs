@@ -268,8 +268,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A number or nil/bool, shared by values and keys; `None` for other markers.
-    /// Not inlined: the recursive path keeps a small stack frame.
-    #[inline(never)]
+    #[inline]
     fn scalar<B: Builder>(&mut self, b: &mut B, marker: Marker) -> Res<Option<B::Value>, B::Error> {
         Ok(Some(match marker {
             Marker::Null => build!(b.nil())?,
