@@ -24,7 +24,11 @@ import sys
 import types
 from typing import Any
 
-from fast_langgraph.patches._spec import PatchSkipped, Target
+from fast_langgraph.patches._spec import PatchSkipped, Target, version_in_range
+
+# The ormsgpack releases whose unpackb the Rust decoder was checked against
+# (values, errors, nesting limit; tests/test_serde_decode.py).
+VERIFIED_ORMSGPACK = ">=1.13,<1.14"
 
 # OPT_NON_STR_KEYS | PASSTHROUGH_DATACLASS | PASSTHROUGH_DATETIME | PASSTHROUGH_UUID
 # | PASSTHROUGH_ENUM | REPLACE_SURROGATES: the option set the Rust encoder implements.
@@ -81,6 +85,9 @@ def _replace_ormsgpack(module: Any, original: Any) -> Any:
     real = sys.modules.get("ormsgpack")
     if original is not real or real is None:
         raise PatchSkipped("jsonplus.ormsgpack is %r, not the ormsgpack module; left alone" % (original,))
+    version = str(getattr(real, "__version__", "0"))
+    if not version_in_range(version, VERIFIED_ORMSGPACK):
+        raise PatchSkipped("ormsgpack %s: the decoder is verified against %s only" % (version, VERIFIED_ORMSGPACK))
     if type(getattr(real, "OPT_NON_STR_KEYS", None)) is not int or not callable(getattr(real, "unpackb", None)):
         raise PatchSkipped("ormsgpack has no unpackb/OPT_NON_STR_KEYS")
     return make_ormsgpack_shim(real)
