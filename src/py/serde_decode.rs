@@ -28,11 +28,33 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PyString};
 
 use crate::serde::decode::{decode, Builder, DecodeError};
 
-extern "C" {
-    // Stable ABI from Python 3.10 (pyo3-ffi hides them from abi3-py39 builds);
-    // only called when the running interpreter is >= 3.10.
-    fn PyGC_Enable() -> c_int;
-    fn PyGC_Disable() -> c_int;
+/// `PyGC_Enable` / `PyGC_Disable`: stable ABI from Python 3.10, absent from 3.9's
+/// libpython. Looked up at run time: a link-time reference would make the whole
+/// module fail to import on 3.9 (extensions are loaded with RTLD_NOW).
+#[derive(Clone, Copy)]
+struct GcApi {
+    enable: unsafe extern "C" fn() -> c_int,
+    disable: unsafe extern "C" fn() -> c_int,
+}
+
+fn gc_api() -> Option<GcApi> {
+    let find = |name: &std::ffi::CStr| unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+    let enable = find(c"PyGC_Enable");
+    let disable = find(c"PyGC_Disable");
+    if enable.is_null() || disable.is_null() {
+        return None;
+    }
+    // SAFETY: both are `int (void)` in CPython >= 3.10.
+    Some(unsafe {
+        GcApi {
+            enable: std::mem::transmute::<*mut libc::c_void, unsafe extern "C" fn() -> c_int>(
+                enable,
+            ),
+            disable: std::mem::transmute::<*mut libc::c_void, unsafe extern "C" fn() -> c_int>(
+                disable,
+            ),
+        }
+    })
 }
 
 struct Statics {
@@ -42,7 +64,7 @@ struct Statics {
     /// not such a builtin.
     ormsgpack_fastcall: Option<(FastCallWithKeywords, usize)>,
     opt_non_str_keys: i64,
-    gc_api: bool,
+    gc_api: Option<GcApi>,
 }
 
 static STATICS: PyOnceLock<Statics> = PyOnceLock::new();
@@ -72,7 +94,11 @@ fn statics(py: Python<'_>) -> PyResult<&'static Statics> {
             ormsgpack_fastcall,
             ormsgpack_unpackb: unpackb.unbind(),
             opt_non_str_keys: ormsgpack.getattr("OPT_NON_STR_KEYS")?.extract()?,
-            gc_api: py.version_info() >= (3, 10),
+            gc_api: if py.version_info() >= (3, 10) {
+                gc_api()
+            } else {
+                None
+            },
         })
     })
 }
@@ -130,22 +156,24 @@ fn key_slot(bytes: &[u8]) -> usize {
 
 /// Pauses the cyclic GC while no Python code can run; see the module docs.
 struct GcPause {
-    api: bool,
+    api: Option<GcApi>,
     paused: bool,
 }
 
 impl GcPause {
     /// Pause, unless the collector is already off (then leave it alone).
     fn pause(&mut self) {
-        if self.api && !self.paused {
+        if let (Some(api), false) = (self.api, self.paused) {
             // PyGC_Disable returns the previous state.
-            self.paused = unsafe { PyGC_Disable() } == 1;
+            self.paused = unsafe { (api.disable)() } == 1;
         }
     }
 
     fn resume(&mut self) {
         if self.paused {
-            unsafe { PyGC_Enable() };
+            if let Some(api) = self.api {
+                unsafe { (api.enable)() };
+            }
             self.paused = false;
         }
     }
