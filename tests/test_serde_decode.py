@@ -593,3 +593,25 @@ def test_compiled_graph_state_loads_identically():
     for typed_list in blobs.values():
         for typed in typed_list:
             assert_loads_identical(serde, typed)
+
+
+def test_shim_is_ormsgpack_but_for_unpackb():
+    shim = jsonplus.ormsgpack
+    assert shim.unpackb is msgpack_unpackb
+    for name in dir(ormsgpack):
+        if not name.startswith("__") and name != "unpackb":
+            assert getattr(shim, name) is getattr(ormsgpack, name), name
+
+
+def test_unverified_ormsgpack_is_left_alone(monkeypatch):
+    import types
+
+    from fast_langgraph.patches import PatchSkipped
+    from fast_langgraph.patches import serde as serde_patch
+
+    fake = types.ModuleType("ormsgpack")
+    fake.__dict__.update(ormsgpack.__dict__)
+    fake.__version__ = "2.0.0"
+    monkeypatch.setitem(sys.modules, "ormsgpack", fake)
+    with pytest.raises(PatchSkipped, match="verified against"):
+        serde_patch._replace_ormsgpack(jsonplus, fake)
