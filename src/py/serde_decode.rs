@@ -1,7 +1,8 @@
 //! `fast_langgraph._core.msgpack_unpackb`: a drop-in for
 //! `ormsgpack.unpackb(data, ext_hook=hook, option=ormsgpack.OPT_NON_STR_KEYS)`
 //! (LangGraph's only decode call) that builds the Python objects straight from
-//! `crate::serde::decode`. Any other call is passed to ormsgpack unchanged.
+//! `crate::serde::decode`. Inputs under `NATIVE_MIN_INPUT` bytes (most ext payloads)
+//! and every other kind of call are passed to ormsgpack's own C function unchanged.
 //!
 //! Ext values go to the caller's hook as bytes, exactly as ormsgpack hands them
 //! over. In the patched `jsonplus` module `ormsgpack.unpackb` is this function, so
