@@ -48,7 +48,7 @@ REGISTRY = (
         # and message loads are at parity (pydantic construction is ~99% of them).
         default=False,
         notes="Encode: Rust walk, LangGraph's _msgpack_default for every type not written natively. "
-        "Decode: jsonplus's ormsgpack global is a copy whose unpackb decodes blobs of 64 KiB or more "
+        "Decode: jsonplus's ormsgpack global is a copy whose unpackb decodes blobs of 128 KiB or more "
         "in Rust (cyclic GC paused only while no Python code runs) and hands smaller ones to "
         "ormsgpack's own C function; ext values always go to LangGraph's own ext hook (allowlist, "
         "strict mode, events, warnings, construction unchanged).",

@@ -107,7 +107,7 @@ fn statics(py: Python<'_>) -> PyResult<&'static Statics> {
 /// Inputs shorter than this go to ormsgpack itself: for a small payload (LangGraph
 /// unpacks every ext payload separately) ormsgpack's C entry point is cheaper, and a
 /// pause of the GC buys nothing. Both give the same result for every input.
-static NATIVE_MIN_INPUT: AtomicUsize = AtomicUsize::new(64 * 1024);
+static NATIVE_MIN_INPUT: AtomicUsize = AtomicUsize::new(128 * 1024);
 
 /// Whether decodes pause the cyclic GC (see the module docs); a switch for benchmarks.
 static GC_PAUSE: AtomicBool = AtomicBool::new(true);
