@@ -42,11 +42,11 @@ OPT = ormsgpack.OPT_NON_STR_KEYS
 
 @pytest.fixture(autouse=True, scope="module", params=["rust-only", "default-split"])
 def serde_enabled(request):
-    # Inputs below a size threshold go to ormsgpack itself; "rust-only" sends every
-    # input through the Rust decoder, "default-split" tests the shipped threshold.
+    # Blobs below a size threshold go to ormsgpack itself; "rust-only" sends every
+    # blob through the Rust decoder, "default-split" tests the shipped threshold.
     previous = msgpack_native_min_input(0) if request.param == "rust-only" else None
     fast_langgraph.patch(serde=True)
-    assert getattr(jsonplus.ormsgpack, "__fast_langgraph__", False)
+    assert "fast_langgraph" in (jsonplus.JsonPlusSerializer.loads_typed.__doc__ or "")
     yield
     fast_langgraph.unpatch("serde")
     if previous is not None:
@@ -57,7 +57,7 @@ def serde_enabled(request):
 def unpatched():
     fast_langgraph.unpatch("serde")
     try:
-        assert jsonplus.ormsgpack is ormsgpack
+        assert "fast_langgraph" not in (jsonplus.JsonPlusSerializer.loads_typed.__doc__ or "")
         yield
     finally:
         fast_langgraph.patch(serde=True)
@@ -595,23 +595,41 @@ def test_compiled_graph_state_loads_identically():
             assert_loads_identical(serde, typed)
 
 
-def test_shim_is_ormsgpack_but_for_unpackb():
-    shim = jsonplus.ormsgpack
-    assert shim.unpackb is msgpack_unpackb
-    for name in dir(ormsgpack):
-        if not name.startswith("__") and name != "unpackb":
-            assert getattr(shim, name) is getattr(ormsgpack, name), name
+def test_only_the_method_is_replaced():
+    method = jsonplus.JsonPlusSerializer.loads_typed
+    assert method.__module__ == jsonplus.__name__ and method.__qualname__ == "JsonPlusSerializer.loads_typed"
+    assert jsonplus.ormsgpack is ormsgpack
+    assert type(SERIALIZERS["default"]) is jsonplus.JsonPlusSerializer
 
 
-def test_unverified_ormsgpack_is_left_alone(monkeypatch):
+def test_unverified_versions_are_left_alone(monkeypatch):
     import types
 
     from fast_langgraph.patches import PatchSkipped
     from fast_langgraph.patches import serde as serde_patch
 
+    original = jsonplus.JsonPlusSerializer.loads_typed.__wrapped__
     fake = types.ModuleType("ormsgpack")
     fake.__dict__.update(ormsgpack.__dict__)
     fake.__version__ = "2.0.0"
-    monkeypatch.setitem(sys.modules, "ormsgpack", fake)
-    with pytest.raises(PatchSkipped, match="verified against"):
-        serde_patch._replace_ormsgpack(jsonplus, fake)
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "ormsgpack", fake)
+        m.setattr(jsonplus, "ormsgpack", fake)
+        with pytest.raises(PatchSkipped, match="verified against"):
+            serde_patch._replace_loads_typed(jsonplus, original)
+
+    def loads_typed(self, data):  # not LangGraph's source
+        return None
+
+    with pytest.raises(PatchSkipped, match="not a verified version"):
+        serde_patch._replace_loads_typed(jsonplus, loads_typed)
+
+
+def test_odd_tags_go_to_the_original():
+    class Tag(str):
+        pass
+
+    serde = SERIALIZERS["default"]
+    assert_loads_identical(serde, (Tag("msgpack"), b"\x01"))
+    for bad in ((), ("msgpack",), ("msgpack", b"\x01", 3), None):
+        assert_loads_identical(serde, bad)

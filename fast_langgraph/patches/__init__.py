@@ -36,9 +36,9 @@ REGISTRY = (
         targets=(
             # Read at call time by JsonPlusSerializer.dumps_typed and _msgpack_default.
             Target("langgraph.checkpoint.serde.jsonplus", "_msgpack_enc"),
-            # Read at call time by loads_typed and LangGraph's ext hook (ormsgpack.unpackb).
-            # Optional: an unverified ormsgpack leaves decoding to ormsgpack, encoding still applies.
-            Target("langgraph.checkpoint.serde.jsonplus", "ormsgpack", required=False),
+            # A method, not the class (with_allowlist checks the class). Optional: with an
+            # unverified ormsgpack or loads_typed, decoding stays LangGraph's, encoding still applies.
+            Target("langgraph.checkpoint.serde.jsonplus", "JsonPlusSerializer.loads_typed", required=False),
         ),
         implementation="fast_langgraph.patches.serde",
         needs_core=True,
@@ -48,10 +48,10 @@ REGISTRY = (
         # and message loads are at parity (pydantic construction is ~99% of them).
         default=False,
         notes="Encode: Rust walk, LangGraph's _msgpack_default for every type not written natively. "
-        "Decode: jsonplus's ormsgpack global is a copy whose unpackb decodes blobs of 128 KiB or more "
-        "in Rust (cyclic GC paused only while no Python code runs) and hands smaller ones to "
-        "ormsgpack's own C function; ext values always go to LangGraph's own ext hook (allowlist, "
-        "strict mode, events, warnings, construction unchanged).",
+        "Decode: loads_typed's msgpack tag decodes blobs of 128 KiB or more in Rust (cyclic GC "
+        "paused only while no Python code runs) and hands smaller ones to ormsgpack's own C "
+        "function; ext values always go to LangGraph's own ext hook (allowlist, strict mode, "
+        "events, warnings, construction unchanged).",
     ),
 )
 
