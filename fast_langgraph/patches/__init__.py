@@ -43,9 +43,9 @@ REGISTRY = (
         implementation="fast_langgraph.patches.serde",
         needs_core=True,
         # Opt-in: identical bytes and values, faster dumps+loads in every benchmark case
-        # (json-1MB 2.3x, pydantic 1.3x, dataclass 1.1x, messages 1.02-1.05x), but two
-        # single operations are not: a ~1 MB plain dict encodes ~22% slower than ormsgpack,
-        # and message loads are at parity (pydantic construction is ~99% of them).
+        # (json-1MB 2.7x, pydantic 1.3x, dataclass 1.1x, messages 1.03-1.04x), but a ~1 MB
+        # plain dict encodes ~25% slower than ormsgpack, and loads below 128 KiB are at
+        # parity (message loads are ~99% LangChain/pydantic construction).
         default=False,
         notes="Encode: Rust walk, LangGraph's _msgpack_default for every type not written natively. "
         "Decode: loads_typed's msgpack tag decodes blobs of 128 KiB or more in Rust (cyclic GC "
