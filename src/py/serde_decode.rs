@@ -5,8 +5,8 @@
 //! and every other kind of call are passed to ormsgpack's own C function unchanged.
 //!
 //! Ext values go to the caller's hook as bytes, exactly as ormsgpack hands them
-//! over. In the patched `jsonplus` module `ormsgpack.unpackb` is this function, so
-//! when LangGraph's own hook unpacks a payload, that is decoded here too, while
+//! over (the `serde` patch calls this from `JsonPlusSerializer.loads_typed` with
+//! LangGraph's own hook, which unpacks its payloads with ormsgpack as before), so
 //! the allow/deny decision, the events, the warnings and the construction all stay
 //! LangGraph's own code, run in the same order as unpatched.
 //!
