@@ -31,6 +31,20 @@ def msgpack_encode(
     promises ``default`` is langgraph-checkpoint's ``_msgpack_default`` (4.1-4.3).
     """
 
+def msgpack_unpackb(obj: Any, /, *, ext_hook: Optional[Callable[[int, bytes], Any]] = None, option: Optional[int] = None) -> Any:
+    """``ormsgpack.unpackb``, with LangGraph's call (bytes, ``ext_hook``, ``option=OPT_NON_STR_KEYS``)
+    decoded in Rust: the same objects, the same hook calls in the same order, the same
+    ``MsgpackDecodeError`` (``ValueError``) for bad input. Other calls go to ormsgpack.
+    """
+
+def msgpack_native_min_input(nbytes: int) -> int:
+    """Inputs of at least this many bytes are decoded in Rust, smaller ones by ormsgpack
+    itself (same result, cheaper for small ext payloads); returns the previous value."""
+
+def msgpack_decode_gc_pause(enabled: bool) -> bool:
+    """Whether ``msgpack_unpackb`` pauses the cyclic GC while it creates builtin objects
+    (never while Python code runs); returns the previous setting. For benchmarks."""
+
 @final
 class ManualClock:
     """A test clock: time moves only when told to."""

@@ -1,14 +1,16 @@
 """Checkpoint serialization benchmark: ``python -m fast_langgraph.bench serde``.
 
-``JsonPlusSerializer().dumps_typed`` with the ``serde`` patch (Rust msgpack
-encoder) against the same call unpatched (ormsgpack + LangGraph's Python
-``_msgpack_default``), side by side in one process, outputs checked byte-equal:
+``JsonPlusSerializer().dumps_typed`` and ``loads_typed`` with the ``serde`` patch
+(Rust msgpack encoder and decoder) against the same calls unpatched (ormsgpack +
+LangGraph's Python ``_msgpack_default`` and ext hook), side by side in one process;
+encoded bytes checked equal, decoded values checked equal:
 
 * (a) a checkpoint-like state holding 100 and 1,000 LangChain messages with tool calls;
 * (b) a ~1 MB nested JSON-like dict (plain data: ormsgpack's own fast path);
 * (c) a pydantic model state; (d) a dataclass state.
 
-Encode side only: ``loads_typed`` is LangGraph's own in both columns.
+Both columns construct objects through LangGraph's own ext hook (pydantic
+validation, dataclass ``__init__``...): on message states that is most of the load.
 """
 
 from __future__ import annotations
@@ -160,19 +162,27 @@ def run(budget_s: float) -> List[Dict[str, Any]]:
         fast_langgraph.patch(serde=True)
         status = {p["name"]: p for p in fast_langgraph.patch_status()}["serde"]["status"]
         patched_out = serde.dumps_typed(value)
-        patched_us = _time_us(lambda: serde.dumps_typed(value), budget_s)
+        patched_back = serde.loads_typed(patched_out)
+        p_dumps = _time_us(lambda: serde.dumps_typed(value), budget_s)
+        p_loads = _time_us(lambda: serde.loads_typed(patched_out), budget_s)
         fast_langgraph.unpatch("serde")
         vanilla_out = serde.dumps_typed(value)
-        vanilla_us = _time_us(lambda: serde.dumps_typed(value), budget_s)
+        vanilla_back = serde.loads_typed(vanilla_out)
+        v_dumps = _time_us(lambda: serde.dumps_typed(value), budget_s)
+        v_loads = _time_us(lambda: serde.loads_typed(vanilla_out), budget_s)
         fast_langgraph.patch(serde=True)
         rows.append(
             {
                 "case": name,
                 "bytes": len(vanilla_out[1]),
-                "unpatched_us": round(vanilla_us, 1),
-                "patched_us": round(patched_us, 1),
-                "speedup": round(vanilla_us / patched_us, 2),
-                "equal": patched_out == vanilla_out,
+                "unpatched_dumps_us": round(v_dumps, 1),
+                "patched_dumps_us": round(p_dumps, 1),
+                "unpatched_loads_us": round(v_loads, 1),
+                "patched_loads_us": round(p_loads, 1),
+                "dumps_speedup": round(v_dumps / p_dumps, 2),
+                "loads_speedup": round(v_loads / p_loads, 2),
+                "speedup": round((v_dumps + v_loads) / (p_dumps + p_loads), 2),
+                "equal": patched_out == vanilla_out and patched_back == vanilla_back,
                 "patch": status,
             }
         )
@@ -181,13 +191,23 @@ def run(budget_s: float) -> List[Dict[str, Any]]:
 
 def render(rows: List[Dict[str, Any]]) -> str:
     lines = [
-        "dumps_typed, median per call (patch status: %s)" % rows[0]["patch"],
-        "%-16s %10s %14s %12s %8s %6s" % ("case", "bytes", "unpatched us", "patched us", "speedup", "equal"),
+        "dumps_typed / loads_typed, median us per call (patch status: %s)" % rows[0]["patch"],
+        "%-16s %8s %20s %20s %9s %6s"
+        % ("case", "bytes", "dumps unp/patched", "loads unp/patched", "dumps+loads", "equal"),
     ]
     for r in rows:
         lines.append(
-            "%-16s %10d %14.1f %12.1f %7.2fx %6s"
-            % (r["case"], r["bytes"], r["unpatched_us"], r["patched_us"], r["speedup"], r["equal"])
+            "%-16s %8d %9.1f/%9.1f %9.1f/%9.1f %8.2fx %6s"
+            % (
+                r["case"],
+                r["bytes"],
+                r["unpatched_dumps_us"],
+                r["patched_dumps_us"],
+                r["unpatched_loads_us"],
+                r["patched_loads_us"],
+                r["speedup"],
+                r["equal"],
+            )
         )
     return "\n".join(lines)
 

@@ -1,19 +1,35 @@
-"""Patch ``langgraph.checkpoint.serde.jsonplus._msgpack_enc`` (encode side only).
+"""Patch ``langgraph.checkpoint.serde.jsonplus``: encoding and decoding of the msgpack tag.
 
-``JsonPlusSerializer.dumps_typed`` and ``_msgpack_default``'s own recursion read
-this module global at call time, so rebinding it routes every ``msgpack``-tagged
-checkpoint write through :func:`fast_langgraph._core.msgpack_encode`, which
-writes the same bytes as ``ormsgpack.packb(obj, default=_msgpack_default,
-option=_option)``. The serializer class, its ``json``/``pickle``/``bytes``/``null``
-tags and all of decoding stay LangGraph's own.
+* ``_msgpack_enc`` (a module global read at call time by ``JsonPlusSerializer.dumps_typed``
+  and ``_msgpack_default``'s own recursion): every ``msgpack``-tagged checkpoint write goes
+  through :func:`fast_langgraph._core.msgpack_encode`, which writes the same bytes as
+  ``ormsgpack.packb(obj, default=_msgpack_default, option=_option)``.
+* ``JsonPlusSerializer.loads_typed`` (a method: the class itself is untouched, so
+  ``with_allowlist`` and strict mode see a plain ``JsonPlusSerializer``): the ``msgpack``
+  tag calls :func:`fast_langgraph._core.msgpack_unpackb` with exactly the arguments the
+  original passes to ``ormsgpack.unpackb``; every other tag is the original method. Ext
+  values still go to the serializer's own ext hook (allowlist, events, warnings,
+  construction are LangGraph's), which unpacks its payloads with ormsgpack as before.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import sys
+import textwrap
 from typing import Any
 
-from fast_langgraph.patches._spec import PatchSkipped, Target
+from fast_langgraph.patches._spec import PatchSkipped, Target, version_in_range
+
+# The ormsgpack releases whose unpackb the Rust decoder was checked against
+# (values, errors, nesting limit; tests/test_serde_decode.py).
+VERIFIED_ORMSGPACK = ">=1.13,<1.14"
+
+# sha256 of ``JsonPlusSerializer.loads_typed``'s dedented source, identical in
+# langgraph-checkpoint 4.1.0-4.3.2: its msgpack branch is
+# ``ormsgpack.unpackb(data_, ext_hook=self._unpack_ext_hook, option=ormsgpack.OPT_NON_STR_KEYS)``.
+VERIFIED_LOADS_TYPED = {"821a2b49a0aa5083aa126d459059f8ca21291db4dc36ac99b4acff3e5aa4e61a"}
 
 # OPT_NON_STR_KEYS | PASSTHROUGH_DATACLASS | PASSTHROUGH_DATETIME | PASSTHROUGH_UUID
 # | PASSTHROUGH_ENUM | REPLACE_SURROGATES: the option set the Rust encoder implements.
@@ -40,8 +56,7 @@ def make_msgpack_enc(module: Any) -> Any:
     return _msgpack_enc
 
 
-def replacement(target: Target, original: object) -> object:
-    module = sys.modules[target.module]
+def _replace_msgpack_enc(module: Any, target: Target, original: object) -> object:
     if getattr(original, "__module__", None) != module.__name__ or getattr(original, "__name__", None) != "_msgpack_enc":
         raise PatchSkipped("%s is %r, not langgraph's own _msgpack_enc; left alone" % (target.qualname, original))
     option = getattr(module, "_option", None)
@@ -50,3 +65,53 @@ def replacement(target: Target, original: object) -> object:
     if not callable(getattr(module, "_msgpack_default", None)):
         raise PatchSkipped("jsonplus has no _msgpack_default")
     return make_msgpack_enc(module)
+
+
+def _source_hash(fn: Any) -> str:
+    try:
+        source = textwrap.dedent(inspect.getsource(fn)).strip()
+    except (OSError, TypeError):
+        return ""
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+def make_loads_typed(module: Any, original: Any) -> Any:
+    """A drop-in ``JsonPlusSerializer.loads_typed``: the msgpack tag through Rust."""
+    from fast_langgraph._core import msgpack_unpackb
+
+    namespace = module.__dict__
+    real = sys.modules["ormsgpack"]
+    option = real.OPT_NON_STR_KEYS
+
+    def loads_typed(self: Any, data: Any) -> Any:
+        type_, data_ = data
+        # An exact "msgpack" str cannot equal the tags the original tests first; the
+        # module's ormsgpack global is read at call time, as the original does.
+        if type(type_) is str and type_ == "msgpack" and namespace["ormsgpack"] is real:
+            return msgpack_unpackb(data_, ext_hook=self._unpack_ext_hook, option=option)
+        return original(self, data)
+
+    loads_typed.__module__ = module.__name__
+    loads_typed.__qualname__ = original.__qualname__
+    loads_typed.__doc__ = "fast_langgraph: msgpack-tagged checkpoints decoded in Rust, as ormsgpack.unpackb decodes them."
+    loads_typed.__wrapped__ = original  # type: ignore[attr-defined]
+    return loads_typed
+
+
+def _replace_loads_typed(module: Any, original: Any) -> Any:
+    real = sys.modules.get("ormsgpack")
+    if real is None or module.__dict__.get("ormsgpack") is not real:
+        raise PatchSkipped("jsonplus.ormsgpack is not the ormsgpack module; loading left alone")
+    version = str(getattr(real, "__version__", "0"))
+    if not version_in_range(version, VERIFIED_ORMSGPACK):
+        raise PatchSkipped("ormsgpack %s: the decoder is verified against %s only" % (version, VERIFIED_ORMSGPACK))
+    if _source_hash(original) not in VERIFIED_LOADS_TYPED:
+        raise PatchSkipped("JsonPlusSerializer.loads_typed is not a verified version; loading left alone")
+    return make_loads_typed(module, original)
+
+
+def replacement(target: Target, original: object) -> object:
+    module = sys.modules[target.module]
+    if target.attribute == "JsonPlusSerializer.loads_typed":
+        return _replace_loads_typed(module, original)
+    return _replace_msgpack_enc(module, target, original)

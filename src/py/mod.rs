@@ -6,3 +6,4 @@ pub mod checkpoint;
 pub mod merge;
 pub mod messages;
 pub mod serde;
+pub mod serde_decode;

@@ -3,6 +3,8 @@
 //! the payload is exactly 1/2/4/8/16 bytes. Free of Python so `cargo test`
 //! covers it; the object walk lives in `crate::py::serde`.
 
+pub mod decode;
+
 use thiserror::Error;
 
 /// Deepest nesting of arrays/maps ormsgpack accepts in one `packb` call:
