@@ -27,12 +27,13 @@ from hypothesis import strategies as st  # noqa: E402
 
 import fast_langgraph  # noqa: E402
 from fast_langgraph._core import msgpack_decode_gc_pause, msgpack_native_min_input, msgpack_unpackb  # noqa: E402
-from langgraph.checkpoint.serde import _msgpack as lg_msgpack  # noqa: E402
 from langgraph.checkpoint.serde import jsonplus  # noqa: E402
 
 serde_state = {p["name"]: p for p in fast_langgraph.patch_status()}.get("serde")
 if serde_state is None or not serde_state["in_range"]:
     pytest.skip("serde patch not applicable here: %s" % (serde_state,), allow_module_level=True)
+
+from langgraph.checkpoint.serde import _msgpack as lg_msgpack  # noqa: E402  (4.0.1+)
 
 import test_serde_encode as enc  # noqa: E402  (the value zoo and strategies)
 
