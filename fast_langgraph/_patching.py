@@ -360,4 +360,10 @@ def status() -> List[Dict[str, Any]]:
                     state.status, state.reason = DISABLED, why
                 elif _bootstrap.state != "activated":
                     state.reason = "fast_langgraph is not active in this interpreter (autoload %s)" % _bootstrap.state
+                else:
+                    # A target module that does not exist in this version (pregel._algo
+                    # before 0.6) never fires its hook: give the verdict here instead.
+                    reason = _check_applicable(state)
+                    if reason:
+                        state.status, state.reason = SKIPPED, reason
         return [state.as_dict() for state in _states.values()]

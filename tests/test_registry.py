@@ -157,6 +157,14 @@ def test_unsupported_version_is_skipped(fake):
     assert f.state.status == "skipped" and "outside the supported range >=99" in f.state.reason
 
 
+def test_unsupported_version_whose_module_never_loads_is_reported_skipped(fake):
+    # e.g. the channels patch on LangGraph 0.2: pregel._algo does not exist there.
+    f = fake(supported=">=99")
+    assert f.state.status == "pending"  # nothing imported: no hook has run
+    row = next(p for p in _patching.status() if p["name"] == f.module)
+    assert row["status"] == "skipped" and "outside the supported range >=99" in row["reason"]
+
+
 def test_target_for_other_versions_is_ignored(fake):
     f = fake()
     _patching.forget(f.module)
