@@ -258,6 +258,25 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// The length a str marker announces, reading its length bytes (str markers only).
+    fn str_len<E>(&mut self, marker: Marker) -> Res<usize, E> {
+        Ok(match marker {
+            Marker::FixStr(n) => n as usize,
+            Marker::Str8 => self.u8()? as usize,
+            Marker::Str16 => self.u16()? as usize,
+            _ => self.u32()? as usize,
+        })
+    }
+
+    /// The length an array marker announces, reading its length bytes (array markers only).
+    fn array_len<E>(&mut self, marker: Marker) -> Res<usize, E> {
+        Ok(match marker {
+            Marker::FixArray(n) => n as usize,
+            Marker::Array16 => self.u16()? as usize,
+            _ => self.u32()? as usize,
+        })
+    }
+
     fn str_body<E>(&mut self, len: usize) -> Res<&'a str, E> {
         let bytes = self.take(len)?;
         if bytes.is_ascii() {
@@ -347,32 +366,13 @@ impl<'a> Reader<'a> {
             return Ok(v);
         }
         let value = match marker {
-            Marker::FixStr(n) => {
-                let s = self.str_body(n as usize)?;
-                build!(b.str(s))?
-            }
-            Marker::Str8 => {
-                let n = self.u8()? as usize;
+            Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32 => {
+                let n = self.str_len(marker)?;
                 let s = self.str_body(n)?;
                 build!(b.str(s))?
             }
-            Marker::Str16 => {
-                let n = self.u16()? as usize;
-                let s = self.str_body(n)?;
-                build!(b.str(s))?
-            }
-            Marker::Str32 => {
-                let n = self.u32()? as usize;
-                let s = self.str_body(n)?;
-                build!(b.str(s))?
-            }
-            Marker::FixArray(n) => self.array(b, stack, n as usize)?,
-            Marker::Array16 => {
-                let n = self.u16()? as usize;
-                self.array(b, stack, n)?
-            }
-            Marker::Array32 => {
-                let n = self.u32()? as usize;
+            Marker::FixArray(_) | Marker::Array16 | Marker::Array32 => {
+                let n = self.array_len(marker)?;
                 self.array(b, stack, n)?
             }
             Marker::FixMap(n) => self.map(b, stack, n as usize)?,
@@ -454,32 +454,13 @@ impl<'a> Reader<'a> {
             return Ok(v);
         }
         let value = match marker {
-            Marker::FixStr(n) => {
-                let s = self.str_body(n as usize)?;
-                build!(b.key_str(s))?
-            }
-            Marker::Str8 => {
-                let n = self.u8()? as usize;
+            Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32 => {
+                let n = self.str_len(marker)?;
                 let s = self.str_body(n)?;
                 build!(b.key_str(s))?
             }
-            Marker::Str16 => {
-                let n = self.u16()? as usize;
-                let s = self.str_body(n)?;
-                build!(b.key_str(s))?
-            }
-            Marker::Str32 => {
-                let n = self.u32()? as usize;
-                let s = self.str_body(n)?;
-                build!(b.key_str(s))?
-            }
-            Marker::FixArray(n) => self.key_tuple(b, stack, n as usize)?,
-            Marker::Array16 => {
-                let n = self.u16()? as usize;
-                self.key_tuple(b, stack, n)?
-            }
-            Marker::Array32 => {
-                let n = self.u32()? as usize;
+            Marker::FixArray(_) | Marker::Array16 | Marker::Array32 => {
+                let n = self.array_len(marker)?;
                 self.key_tuple(b, stack, n)?
             }
             // Only a timestamp ext (not enabled by LangGraph's options) may be a key;
