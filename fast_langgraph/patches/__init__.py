@@ -42,10 +42,10 @@ REGISTRY = (
         ),
         implementation="fast_langgraph.patches.serde",
         needs_core=True,
-        # Opt-in: identical bytes and values, faster dumps+loads in every benchmark case
-        # (json-1MB 2.7x, pydantic 1.3x, dataclass 1.1x, messages 1.03-1.04x), but a ~1 MB
-        # plain dict encodes ~25% slower than ormsgpack, and loads below 128 KiB are at
-        # parity (message loads are ~99% LangChain/pydantic construction).
+        # Opt-in: identical bytes and values; dumps+loads json-1MB 2.6x, pydantic 1.3x,
+        # dataclass 1.1x, 100 messages 1.03x, but 1,000 messages (234 KB, Rust decode path)
+        # 0.80x inside a process with a large heap (GC resumed around each ext-hook call),
+        # and a ~1 MB plain dict encodes slower than ormsgpack (README, "Measured").
         default=False,
         notes="Encode: Rust walk, LangGraph's _msgpack_default for every type not written natively. "
         "Decode: loads_typed's msgpack tag decodes blobs of 128 KiB or more in Rust (cyclic GC "
