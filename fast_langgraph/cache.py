@@ -38,13 +38,38 @@ import asyncio
 import functools
 import inspect
 import threading
-from typing import Any, Callable, Dict, Iterable, NamedTuple, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, NamedTuple, Optional, Tuple, TypeVar
 
 from fast_langgraph._core import CachedFunction, LruCache, ManualClock, make_key
 
 __all__ = ["CacheInfo", "LruCache", "ManualClock", "cached", "make_key"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class InlineAsyncLLMCacheMethods:
+    """LangChain ``BaseCache``'s async methods answered by the sync ones, inline.
+
+    Shared by ``RustLLMCache`` and ``RedisLLMCache``: no executor hop (LangChain's
+    default), so ``alookup`` costs what ``lookup`` costs.
+    """
+
+    if TYPE_CHECKING:  # provided by the cache class
+
+        def lookup(self, prompt: str, llm_string: str) -> Any: ...
+
+        def update(self, prompt: str, llm_string: str, return_val: Any) -> None: ...
+
+        def clear(self, **kwargs: Any) -> None: ...
+
+    async def alookup(self, prompt: str, llm_string: str) -> Any:
+        return self.lookup(prompt, llm_string)
+
+    async def aupdate(self, prompt: str, llm_string: str, return_val: Any) -> None:
+        self.update(prompt, llm_string, return_val)
+
+    async def aclear(self, **kwargs: Any) -> None:
+        self.clear()
 
 
 class CacheInfo(NamedTuple):

@@ -24,6 +24,7 @@ from typing import Any, Dict, Optional, Sequence
 from langchain_core.caches import BaseCache
 
 from fast_langgraph._core import LruCache, ManualClock, make_key
+from fast_langgraph.cache import InlineAsyncLLMCacheMethods
 
 __all__ = ["RustLLMCache"]
 
@@ -31,7 +32,7 @@ _LANGCHAIN = b"lc"  # LangChain's (prompt, llm_string) keys never meet direct-us
 _DIRECT = b"dx"
 
 
-class RustLLMCache(BaseCache):
+class RustLLMCache(InlineAsyncLLMCacheMethods, BaseCache):
     """LRU/TTL cache of LLM responses (``max_size=0``: unbounded; ``ttl`` in seconds)."""
 
     def __init__(self, max_size: int = 10_000, ttl: Optional[float] = None, *, clock: Optional[ManualClock] = None) -> None:
@@ -62,11 +63,3 @@ class RustLLMCache(BaseCache):
     def clear(self, **kwargs: Any) -> None:
         self._store.clear()
 
-    async def alookup(self, prompt: str, llm_string: str) -> Optional[Sequence[Any]]:
-        return self.lookup(prompt, llm_string)
-
-    async def aupdate(self, prompt: str, llm_string: str, return_val: Sequence[Any]) -> None:
-        self.update(prompt, llm_string, return_val)
-
-    async def aclear(self, **kwargs: Any) -> None:
-        self.clear()

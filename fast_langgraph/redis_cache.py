@@ -62,6 +62,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from urllib.parse import quote
 
 from fast_langgraph._core import make_key
+from fast_langgraph.cache import InlineAsyncLLMCacheMethods
 
 __all__ = ["RedisLLMCache", "RedisNodeCache", "RedisStore", "DEFAULT_URL", "DEFAULT_PREFIX"]
 
@@ -507,7 +508,7 @@ def _quiet_beta() -> Any:
         return contextlib.nullcontext()
 
 
-class RedisLLMCache(_LangChainBaseCache):  # type: ignore[misc,valid-type]
+class RedisLLMCache(InlineAsyncLLMCacheMethods, _LangChainBaseCache):  # type: ignore[misc,valid-type]
     """LLM response cache in Redis: as a LangChain ``BaseCache`` (``set_llm_cache``) or directly.
 
     ``ttl`` (seconds, ``None``: no expiry) applies to every entry unless ``put`` gives
@@ -644,11 +645,3 @@ class RedisLLMCache(_LangChainBaseCache):  # type: ignore[misc,valid-type]
         """Remove every LLM-cache entry under the store's prefix (node-cache keys stay)."""
         self.store.delete_prefix(_LLM)
 
-    async def alookup(self, prompt: str, llm_string: str) -> Optional[Sequence[Any]]:
-        return self.lookup(prompt, llm_string)
-
-    async def aupdate(self, prompt: str, llm_string: str, return_val: Sequence[Any]) -> None:
-        self.update(prompt, llm_string, return_val)
-
-    async def aclear(self, **kwargs: Any) -> None:
-        self.clear()
