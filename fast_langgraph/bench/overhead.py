@@ -24,6 +24,8 @@ import subprocess
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
+from fast_langgraph.bench.suite import mode_env
+
 #: Area -> substrings of "module:function" that open it (first match on the stack wins).
 AREAS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
     ("channel updates", ("_algo:apply_writes", "algo:apply_writes", "channels/", "graph/message")),
@@ -72,13 +74,6 @@ print(json.dumps(rows))
 """
 
 
-def _env(accelerated: bool) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAST_LANGGRAPH")}
-    if not accelerated:
-        env["FAST_LANGGRAPH"] = "0"
-    return env
-
-
 def fit(points: Dict[int, float]) -> Tuple[float, float]:
     """(per-invoke intercept, per-superstep slope) of a least-squares line."""
     xs, ys = list(points), list(points.values())
@@ -93,7 +88,7 @@ def line_fit(sizes: List[int], invokes: int, rounds: int) -> Dict[str, Any]:
         for mode in ("vanilla", "accelerated"):
             proc = subprocess.run(
                 [sys.executable, "-c", CHILD, ",".join(map(str, sizes)), str(invokes)],
-                env=_env(mode == "accelerated"),
+                env=mode_env(mode == "accelerated"),
                 capture_output=True,
                 text=True,
                 check=True,
@@ -121,7 +116,7 @@ def _area_of(key: str) -> Optional[str]:
 def breakdown(invokes: int, accelerated: bool) -> Dict[str, float]:
     proc = subprocess.run(
         [sys.executable, "-c", PROFILE_CHILD, str(invokes)],
-        env=_env(accelerated),
+        env=mode_env(accelerated),
         capture_output=True,
         text=True,
         check=True,

@@ -65,10 +65,16 @@ CHILD = (
 )
 
 
-def _sample(python: str, workload: str, n: int, accelerated: bool) -> Dict[str, Any]:
+def mode_env(accelerated: bool) -> Dict[str, str]:
+    """This environment without our switches; ``FAST_LANGGRAPH=0`` on the vanilla side."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAST_LANGGRAPH")}
     if not accelerated:
         env["FAST_LANGGRAPH"] = "0"
+    return env
+
+
+def _sample(python: str, workload: str, n: int, accelerated: bool) -> Dict[str, Any]:
+    env = mode_env(accelerated)
     proc = subprocess.run(
         [python, "-c", CHILD, workload, str(n)], env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True
     )
