@@ -225,32 +225,39 @@ fn exact(obj: &Bound<'_, PyAny>, ty: *mut ffi::PyTypeObject) -> bool {
 }
 
 impl<'a, 'py> Encoder<'a, 'py> {
-    fn value(&mut self, obj: &Bound<'py, PyAny>, lim: &mut Limits) -> Result<()> {
+    /// Write `obj` if it is one of the exact builtin scalars (str, bytes, int, bool,
+    /// None, float), which are written without running any Python code; `Ok(false)`
+    /// otherwise. Container items go through here on a borrowed reference: no
+    /// refcount traffic for the leaves, which are most of a checkpoint's objects.
+    #[inline(always)]
+    fn scalar(&mut self, obj: &Bound<'py, PyAny>) -> Result<bool> {
         // Same order as ormsgpack's `PyObject::serialize`: the common exact types first.
         unsafe {
             if exact(obj, &raw mut ffi::PyUnicode_Type) {
-                return self.string(obj.cast_unchecked::<PyString>(), true);
-            }
-            if exact(obj, &raw mut ffi::PyBytes_Type) {
-                return Ok(self
-                    .out
-                    .write_bin(obj.cast_unchecked::<PyBytes>().as_bytes())?);
-            }
-            if exact(obj, &raw mut ffi::PyLong_Type) {
-                return self.int(obj);
-            }
-            if exact(obj, &raw mut ffi::PyBool_Type) {
-                self.out.write_bool(obj.is(PyBool::new(self.py, true)));
-                return Ok(());
-            }
-            if obj.is_none() {
+                self.string(obj.cast_unchecked::<PyString>(), true)?;
+            } else if exact(obj, &raw mut ffi::PyBytes_Type) {
+                self.out
+                    .write_bin(obj.cast_unchecked::<PyBytes>().as_bytes())?;
+            } else if exact(obj, &raw mut ffi::PyLong_Type) {
+                self.int(obj)?;
+            } else if exact(obj, &raw mut ffi::PyBool_Type) {
+                self.out.write_bool(obj.as_ptr() == ffi::Py_True());
+            } else if obj.is_none() {
                 self.out.write_nil();
-                return Ok(());
-            }
-            if exact(obj, &raw mut ffi::PyFloat_Type) {
+            } else if exact(obj, &raw mut ffi::PyFloat_Type) {
                 self.out.write_f64(obj.cast_unchecked::<PyFloat>().value());
-                return Ok(());
+            } else {
+                return Ok(false);
             }
+        }
+        Ok(true)
+    }
+
+    fn value(&mut self, obj: &Bound<'py, PyAny>, lim: &mut Limits) -> Result<()> {
+        if self.scalar(obj)? {
+            return Ok(());
+        }
+        unsafe {
             if exact(obj, &raw mut ffi::PyList_Type) {
                 return self.list(obj.cast_unchecked::<PyList>(), lim);
             }
@@ -388,12 +395,21 @@ impl<'a, 'py> Encoder<'a, 'py> {
         let len = list.len();
         self.out.write_array_len(len)?;
         for i in 0..len {
-            // `get_item` is bounds-checked and returns a strong reference: a callback
-            // that shrinks the list cannot make us read freed memory.
-            let item = list
-                .get_item(i)
-                .map_err(|_| Fail::Message("list changed size during serialization".to_owned()))?;
-            self.value(&item, lim)?;
+            // Bounds-checked on every item: a callback may have shrunk the list.
+            let ptr = unsafe { ffi::PyList_GetItem(list.as_ptr(), i as ffi::Py_ssize_t) };
+            if ptr.is_null() {
+                unsafe { ffi::PyErr_Clear() };
+                return Err(Fail::Message(
+                    "list changed size during serialization".to_owned(),
+                ));
+            }
+            // A scalar is written from the borrowed reference (no Python code runs
+            // meanwhile); anything else is held strongly, since writing it may call
+            // Python code that drops the list's own reference.
+            let item = unsafe { Borrowed::from_ptr(self.py, ptr) };
+            if !self.scalar(&item)? {
+                self.value(&item.to_owned(), lim)?;
+            }
         }
         lim.depth -= 1;
         Ok(())
@@ -420,6 +436,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
         self.out.write_map_len(len)?;
         let mut pos: ffi::Py_ssize_t = 0;
         let mut seen = 0usize;
+        let mut maybe_changed = false;
         loop {
             let mut key_ptr = std::ptr::null_mut();
             let mut value_ptr = std::ptr::null_mut();
@@ -430,21 +447,30 @@ impl<'a, 'py> Encoder<'a, 'py> {
             if more == 0 {
                 break;
             }
-            let key = unsafe { Bound::from_borrowed_ptr(self.py, key_ptr) };
-            let value = unsafe { Bound::from_borrowed_ptr(self.py, value_ptr) };
             seen += 1;
-            if seen > len || dict.len() != len {
+            // The size can only change while Python code ran (`maybe_changed`).
+            if seen > len || (maybe_changed && dict.len() != len) {
                 return Err(Fail::Message(
                     "dict changed size during serialization".to_owned(),
                 ));
             }
+            // Borrowed while only builtin scalars are written (no Python code runs);
+            // made strong before anything that may call back into Python.
+            let key = unsafe { Borrowed::from_ptr(self.py, key_ptr) };
+            let value = unsafe { Borrowed::from_ptr(self.py, value_ptr) };
             if exact(&key, &raw mut ffi::PyUnicode_Type) {
                 // Exact str keys get no surrogate replacement in ormsgpack.
-                self.string(unsafe { key.cast_unchecked::<PyString>() }, false)?;
+                self.string(unsafe { (*key).cast_unchecked::<PyString>() }, false)?;
+                maybe_changed = !self.scalar(&value)?;
+                if maybe_changed {
+                    self.value(&value.to_owned(), lim)?;
+                }
             } else {
-                self.key(&key, lim)?;
+                maybe_changed = true;
+                let value = value.to_owned();
+                self.key(&key.to_owned(), lim)?;
+                self.value(&value, lim)?;
             }
-            self.value(&value, lim)?;
         }
         if seen != len {
             return Err(Fail::Message(
@@ -864,6 +890,38 @@ fn module_and_name<'py>(
     ))
 }
 
+/// Buffers of up to this capacity are kept for the thread's next encode: a large
+/// checkpoint then costs no reallocation (growth copies) and no fresh pages.
+const SPARE_BUFFER_MAX: usize = 1 << 20;
+
+thread_local! {
+    static SPARE_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The thread's spare buffer (an empty new one if a re-entrant encode holds it).
+fn take_buffer() -> Vec<u8> {
+    let buf = SPARE_BUFFER.try_with(|b| b.take()).unwrap_or_default();
+    if buf.capacity() == 0 {
+        Vec::with_capacity(256)
+    } else {
+        buf
+    }
+}
+
+fn return_buffer(buf: Vec<u8>) {
+    if buf.capacity() <= SPARE_BUFFER_MAX {
+        let _ = SPARE_BUFFER.try_with(|b| {
+            // Keep the larger of the two (a nested encode may have returned one).
+            let other = b.take();
+            b.set(if other.capacity() > buf.capacity() {
+                other
+            } else {
+                buf
+            });
+        });
+    }
+}
+
 /// Encode `obj` exactly as ``ormsgpack.packb(obj, default=default, option=jsonplus._option)``
 /// (LangGraph's options). Raises ``ormsgpack.MsgpackEncodeError`` where ormsgpack does.
 ///
@@ -887,14 +945,18 @@ pub fn msgpack_encode<'py>(
             langgraph_default,
             utf8_in_place: types.utf8_in_place,
             ext_levels: 0,
-            out: Writer::with_capacity(256),
+            out: Writer::from_buffer(take_buffer()),
         };
         let mut lim = Limits::default();
         enc.value(obj, &mut lim).map(|()| enc.out.into_bytes())
     }));
     let error = |msg: String| PyErr::from_type(types.encode_error.bind(py).clone(), msg);
     match outcome {
-        Ok(Ok(bytes)) => Ok(PyBytes::new(py, &bytes)),
+        Ok(Ok(bytes)) => {
+            let encoded = PyBytes::new(py, &bytes);
+            return_buffer(bytes);
+            Ok(encoded)
+        }
         Ok(Err(fail)) => Err(error(fail.message())),
         Err(_) => Err(error(
             "internal error in fast_langgraph's msgpack encoder".to_owned(),

@@ -52,6 +52,12 @@ impl Writer {
         }
     }
 
+    /// A writer over `buf`'s allocation (emptied first), to reuse a buffer across encodes.
+    pub fn from_buffer(mut buf: Vec<u8>) -> Self {
+        buf.clear();
+        Self { buf }
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf
     }
@@ -126,6 +132,8 @@ impl Writer {
     /// A UTF-8 string (the caller has already replaced lone surrogates).
     pub fn write_str(&mut self, utf8: &[u8]) -> Result<(), EncodeError> {
         let len = utf8.len();
+        // One capacity check for the header and the bytes.
+        self.buf.reserve(len + 5);
         if len < 32 {
             self.buf.push(0xa0 | len as u8);
         } else if len <= u8::MAX as usize {
