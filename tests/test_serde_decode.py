@@ -41,11 +41,14 @@ SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=list(
 OPT = ormsgpack.OPT_NON_STR_KEYS
 
 
-@pytest.fixture(autouse=True, scope="module", params=["rust-only", "default-split"])
+@pytest.fixture(autouse=True, scope="module", params=["rust-only", "paused-ormsgpack", "default-split"])
 def serde_enabled(request):
-    # Blobs below a size threshold go to ormsgpack itself; "rust-only" sends every
-    # blob through the Rust decoder, "default-split" tests the shipped threshold.
-    previous = msgpack_native_min_input(0) if request.param == "rust-only" else None
+    # Blobs below a size threshold, and ext-heavy ones, go to ormsgpack itself; larger
+    # ones to ormsgpack with the GC paused. "rust-only" sends every blob through the
+    # Rust decoder, "paused-ormsgpack" every non-ext-heavy blob through the paused
+    # ormsgpack path, "default-split" tests the shipped threshold.
+    minimum = {"rust-only": 0, "paused-ormsgpack": 1}.get(request.param)
+    previous = msgpack_native_min_input(minimum) if minimum is not None else None
     fast_langgraph.patch(serde=True)
     assert "fast_langgraph" in (jsonplus.JsonPlusSerializer.loads_typed.__doc__ or "")
     yield
@@ -583,6 +586,37 @@ def test_finalizers_of_replaced_duplicates_run_with_gc_on():
     msgpack_unpackb(blob, ext_hook=hook, option=OPT)
     gc.collect()
     assert states and all(states)
+
+
+def test_hook_errors_and_reentry_are_ormsgpacks():
+    # A blob mostly of plain values with a few exts (not ext-heavy): the paused path.
+    blob = ormsgpack.packb({"rows": [list(range(50))] * 40, "x": ormsgpack.Ext(3, b"\x01"), "y": ormsgpack.Ext(4, b"")}, option=OPT)
+
+    def failing(code, data):
+        raise KeyError("nope")
+
+    with pytest.raises(Exception) as ours:
+        msgpack_unpackb(blob, ext_hook=failing, option=OPT)
+    with pytest.raises(Exception) as theirs:
+        ormsgpack.unpackb(blob, ext_hook=failing, option=OPT)
+    assert type(ours.value) is type(theirs.value) and str(ours.value) == str(theirs.value)
+    assert gc.isenabled()
+
+    inner = ormsgpack.packb({"deep": [list(range(30))] * 10, "e": ormsgpack.Ext(5, b"")}, option=OPT)
+
+    def nested(code, data):
+        # A hook that decodes again (LangGraph's does, for every payload).
+        return msgpack_unpackb(inner, ext_hook=lambda c, d: (c, d), option=OPT) if code == 3 else (code, data)
+
+    assert same(msgpack_unpackb(blob, ext_hook=nested, option=OPT), ormsgpack.unpackb(blob, ext_hook=nested, option=OPT))
+    assert gc.isenabled()
+
+
+def test_ext_heavy_blobs_decode_the_same_on_every_path():
+    # ~1/3 of the values are exts: routed to ormsgpack unpaused; same values either way.
+    blob = ormsgpack.packb([[i, ormsgpack.Ext(1, bytes([i % 256]))] for i in range(3000)], option=OPT)
+    hook = lambda c, d: (c, d)  # noqa: E731
+    assert same(msgpack_unpackb(blob, ext_hook=hook, option=OPT), ormsgpack.unpackb(blob, ext_hook=hook, option=OPT))
 
 
 # --- a real graph -------------------------------------------------------------------

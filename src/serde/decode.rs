@@ -494,6 +494,79 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// How many values and how many ext values the first `budget` values of `input`
+/// hold (a skip-scan: nothing is decoded or allocated). Used to choose a decoder
+/// before decoding: a blob made mostly of ext values is object construction in
+/// the ext hook, whoever reads the bytes. Malformed input ends the scan early.
+pub fn ext_share(input: &[u8], budget: usize) -> (usize, usize) {
+    let (mut pos, mut pending, mut values, mut exts) = (0usize, 1usize, 0usize, 0usize);
+    let be = |at: usize, n: usize| -> Option<usize> {
+        let bytes = input.get(at..at.checked_add(n)?)?;
+        Some(bytes.iter().fold(0usize, |acc, &b| (acc << 8) | b as usize))
+    };
+    while pending > 0 && values < budget {
+        let Some(&b) = input.get(pos) else { break };
+        pending -= 1;
+        values += 1;
+        pos += 1;
+        // (bytes to skip, values that follow as children)
+        let (skip, children) = match Marker::from_u8(b) {
+            Marker::FixMap(n) => (0, 2 * n as usize),
+            Marker::FixArray(n) => (0, n as usize),
+            Marker::FixStr(n) => (n as usize, 0),
+            Marker::U8 | Marker::I8 => (1, 0),
+            Marker::U16 | Marker::I16 => (2, 0),
+            Marker::U32 | Marker::I32 | Marker::F32 => (4, 0),
+            Marker::U64 | Marker::I64 | Marker::F64 => (8, 0),
+            Marker::Str8 | Marker::Bin8 => match be(pos, 1) {
+                Some(n) => (1 + n, 0),
+                None => break,
+            },
+            Marker::Str16 | Marker::Bin16 => match be(pos, 2) {
+                Some(n) => (2 + n, 0),
+                None => break,
+            },
+            Marker::Str32 | Marker::Bin32 => match be(pos, 4) {
+                Some(n) => (4 + n, 0),
+                None => break,
+            },
+            Marker::Array16 | Marker::Map16 | Marker::Array32 | Marker::Map32 => {
+                let width = if matches!(Marker::from_u8(b), Marker::Array16 | Marker::Map16) {
+                    2
+                } else {
+                    4
+                };
+                let Some(n) = be(pos, width) else { break };
+                let per = if matches!(Marker::from_u8(b), Marker::Map16 | Marker::Map32) {
+                    2
+                } else {
+                    1
+                };
+                (width, n.saturating_mul(per))
+            }
+            Marker::FixExt1
+            | Marker::FixExt2
+            | Marker::FixExt4
+            | Marker::FixExt8
+            | Marker::FixExt16 => {
+                exts += 1;
+                (1 + (1usize << (b - 0xd4)), 0)
+            }
+            Marker::Ext8 | Marker::Ext16 | Marker::Ext32 => {
+                exts += 1;
+                let width = 1usize << (b - 0xc7);
+                let Some(n) = be(pos, width) else { break };
+                (width + 1 + n, 0)
+            }
+            Marker::Reserved => break,
+            _ => (0, 0),
+        };
+        pos = pos.saturating_add(skip);
+        pending = pending.saturating_add(children);
+    }
+    (values, exts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -672,5 +745,21 @@ mod tests {
         let mut stack = Vec::new();
         assert!(decode(b"\x92\xd4\x01\x00\xc1", &mut tree, &mut stack).is_err());
         assert_eq!(tree.exts, 1);
+    }
+
+    #[test]
+    fn ext_share_counts_values_and_exts() {
+        // {"a": [ext, ext, 1], "b": "xy"}
+        let blob = [
+            0x82, 0xa1, b'a', 0x93, 0xd4, 5, 0, 0xc7, 2, 3, 9, 9, 0x01, 0xa1, b'b', 0xa2, b'x',
+            b'y',
+        ];
+        assert_eq!(ext_share(&blob, 1000), (8, 2));
+        assert_eq!(ext_share(&blob, 3), (3, 0));
+        // Truncated and hostile headers end the scan, never panic.
+        assert_eq!(ext_share(&blob[..9], 1000).1, 2);
+        assert_eq!(ext_share(&[0xdd, 0xff, 0xff, 0xff, 0xff], 1000), (1, 0));
+        assert_eq!(ext_share(&[0xc9, 0xff], 1000), (1, 1));
+        assert_eq!(ext_share(&[], 1000), (0, 0));
     }
 }
