@@ -456,7 +456,12 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
 
 
 class AsyncRustSqliteSaver(RustSqliteSaver):
-    """``RustSqliteSaver`` with an async ``from_conn_string`` (``async with``)."""
+    """``RustSqliteSaver`` with an async ``from_conn_string`` (``async with``) and an async
+    ``setup()``, as ``AsyncSqliteSaver``."""
+
+    async def setup(self) -> None:  # type: ignore[override]
+        """Kept for ``AsyncSqliteSaver`` compatibility (``await saver.setup()``): the schema
+        and the migration of an older database are done on open."""
 
     @classmethod
     @asynccontextmanager

@@ -699,3 +699,14 @@ def test_open_does_not_wait_on_another_writer(tmp_path):
         writer.execute("ROLLBACK")
         writer.close()
 
+
+def test_async_saver_setup_is_awaited_like_async_sqlite_saver(tmp_path):
+    (path,), configs = _legacy_database(tmp_path, "legacy.db")
+
+    async def main():
+        async with AsyncRustSqliteSaver.from_conn_string(path) as saver:
+            assert await saver.setup() is None
+            return await saver.aget_tuple(configs[-1])
+
+    assert asyncio.run(main()) == _upstream(path).get_tuple(configs[-1])
+    assert RustSqliteSaver(path).setup() is None
