@@ -119,6 +119,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> Tuple[argparse.Namespace, List[
                    help="download/extract/run directory, shared with upstream_suite.py (default <repo>/.cache/upstream)")
     p.add_argument("--install-test-deps", action="store_true",
                    help="pip-install the suite's test dependencies first (protected versions pinned)")
+    p.add_argument("--constraint", "-c", type=Path, action="append", default=[], metavar="FILE",
+                   help="with --install-test-deps: also install under this pip constraints file (repeatable)")
     p.add_argument("--results", type=Path, help="also write the results as JSON to this file")
     p.add_argument("--run-timeout", type=float, default=600.0, help="seconds per pytest run (default 600)")
     return p.parse_args(argv), extra
@@ -160,7 +162,7 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
     dep_line = suite.pick_line(suite.TEST_DEPS[PACKAGE], version)
     reqs = ["pytest"] + suite.TEST_DEPS[PACKAGE][dep_line or ""]
     if args.install_test_deps:
-        suite.install_test_deps(reqs, workdir)
+        suite.install_test_deps(reqs, workdir, args.constraint)
     missing = suite.missing_requirements(reqs)
     if missing:
         raise SetupError(f"test dependencies missing: {', '.join(missing)}.\nWhat to do: rerun with "
