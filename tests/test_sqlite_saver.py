@@ -656,6 +656,29 @@ def test_legacy_database_is_migrated_like_upstream(tmp_path):
     _assert_same(RustSqliteSaver(ours), _upstream(ours), configs)
 
 
+def test_savers_opening_a_legacy_database_at_once_all_succeed(tmp_path):
+    """Each may find the column missing and ALTER; the losers' "duplicate column" counts as done."""
+    (path,), configs = _legacy_database(tmp_path, "legacy.db")
+    barrier = threading.Barrier(8)
+    errors, savers = [], []
+
+    def open_one():
+        barrier.wait()
+        try:
+            savers.append(RustSqliteSaver(path))
+        except Exception as exc:  # pragma: no cover - the failure is reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(savers) == 8
+    assert [c[1] for c in _schema(path)[1]].count("task_path") == 1
+    assert all(s.get_tuple(configs[-1]) == savers[0].get_tuple(configs[-1]) for s in savers)
+
+
 def test_read_only_legacy_database_reads_like_upstream(tmp_path):
     (path,), configs = _legacy_database(tmp_path, "legacy.db")
     uri = "file:%s?mode=ro" % path
