@@ -92,6 +92,13 @@ TEST_DEPS: Dict[str, Dict[str, List[str]]] = {
         "3.0": _CKPT_TESTS_21,
         "4.0": _CKPT_TESTS_40,
     },
+    # Its checkpointer tests (checkpoint_sqlite_suite.py); aiosqlite and sqlite-vec are its own deps.
+    "langgraph-checkpoint-sqlite": {
+        "3.1": [
+            "pytest-asyncio",  # pyproject: asyncio_mode = "auto" under --strict-config
+            "langgraph-checkpoint-conformance",  # test_conformance_delta
+        ],
+    },
 }
 
 #: Release lines known to ship no tests in their sdist (detection is also dynamic:
@@ -662,8 +669,10 @@ def pytest_command(paths: Sequence[str], tree: Path, jobs: int, junit: Optional[
 
 
 def run_pytest(mode: str, cmd: List[str], tree: Path, plugin_dir: Path, out_jsonl: Path, log_path: Path,
-               deselect: Optional[Dict[str, Any]], select_file: Optional[Path], run_timeout: float) -> Dict[str, Any]:
-    env = mode_env(mode)
+               deselect: Optional[Dict[str, Any]], select_file: Optional[Path], run_timeout: float,
+               env: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """Run CMD in TREE, outcomes to OUT_JSONL; ENV replaces mode_env(MODE) (MODE is then a label)."""
+    env = dict(mode_env(mode) if env is None else env)
     env["PYTHONPATH"] = os.pathsep.join([str(plugin_dir)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env["UPSTREAM_SUITE_OUT"] = str(out_jsonl)
     env.pop("UPSTREAM_SUITE_SELECT", None)

@@ -13,7 +13,9 @@ What you can rely on:
 * **File compatibility** with ``langgraph-checkpoint-sqlite``: same tables, columns
   and bytes (serialization goes through the saver's ``serde``, so ``with_allowlist``
   and ``EncryptedSerializer`` behave as with ``SqliteSaver``). A database written by
-  either saver reads identically with the other, in both directions.
+  either saver reads identically with the other, in both directions. A database from
+  before the ``writes.task_path`` column is migrated on open, as ``SqliteSaver.setup()``
+  migrates it; opened read-only (``file:...?mode=ro``) it is read as it is.
 * **Same semantics** as ``SqliteSaver`` / ``AsyncSqliteSaver``: ``put``, ``put_writes``
   (special-channel indices, first write wins), ``get_tuple``, ``list`` (``filter``,
   ``before``, ``limit``, newest first), ``delete_thread``, ``get_next_version``.
@@ -174,7 +176,9 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
     # -- housekeeping ------------------------------------------------------------
 
     def setup(self) -> None:
-        """Kept for ``SqliteSaver`` compatibility: the schema is created on open."""
+        """Kept for ``SqliteSaver`` compatibility: the schema is created on open, and a
+        database written by an older ``SqliteSaver`` (no ``writes.task_path`` column) is
+        migrated on open as ``SqliteSaver.setup()`` migrates it."""
 
     def close(self) -> None:
         """Close the connection (idempotent); later calls raise ``sqlite3.ProgrammingError``."""
@@ -452,7 +456,12 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
 
 
 class AsyncRustSqliteSaver(RustSqliteSaver):
-    """``RustSqliteSaver`` with an async ``from_conn_string`` (``async with``)."""
+    """``RustSqliteSaver`` with an async ``from_conn_string`` (``async with``) and an async
+    ``setup()``, as ``AsyncSqliteSaver``."""
+
+    async def setup(self) -> None:  # type: ignore[override]
+        """Kept for ``AsyncSqliteSaver`` compatibility (``await saver.setup()``): the schema
+        and the migration of an older database are done on open."""
 
     @classmethod
     @asynccontextmanager

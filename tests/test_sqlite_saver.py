@@ -570,3 +570,166 @@ def test_group_commit_isolates_a_failing_writer(db):
     tasks = {w[0] for w in saver.get_tuple(config).pending_writes}
     assert tasks == {"task-%d-%d" % (t, i) for t in range(8) if t != 3 for i in range(20)}
     assert len(saver.get_tuple(config).pending_writes) == 7 * 20 * 2
+
+
+# -- databases written before `writes.task_path` existed ------------------------------------
+# langgraph-checkpoint-sqlite adds the column on setup (`ALTER TABLE ... ADD COLUMN task_path
+# TEXT NOT NULL DEFAULT ''`, a "duplicate column" error counting as done); on a read-only file
+# it cannot, and reads every write's task_path as ''. Old rows thus sort by (task_id, idx), the
+# order the old saver read them in. RustSqliteSaver does the same on open.
+
+LEGACY_WRITES = """
+CREATE TABLE writes (
+    thread_id TEXT NOT NULL,
+    checkpoint_ns TEXT NOT NULL DEFAULT '',
+    checkpoint_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    type TEXT,
+    value BLOB,
+    PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+)"""
+
+
+def _legacy_database(tmp_path, *names):
+    """Identical files on the pre-task_path schema holding `_populate`'s history; its configs.
+    In WAL mode, as every SqliteSaver release leaves a file."""
+    source = str(tmp_path / "source.db")
+    with RustSqliteSaver.from_conn_string(source) as saver:
+        configs = _populate(saver)
+    paths = []
+    for name in names:
+        path = str(tmp_path / name)
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(LEGACY_WRITES + ";\nATTACH DATABASE '%s' AS source;" % source)
+        schema = conn.execute("SELECT sql FROM source.sqlite_master WHERE name = 'checkpoints'").fetchone()[0]
+        conn.execute(schema)
+        conn.execute("INSERT INTO checkpoints SELECT * FROM source.checkpoints")
+        conn.execute(
+            "INSERT INTO writes SELECT thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value "
+            "FROM source.writes"
+        )
+        conn.commit()
+        conn.execute("DETACH DATABASE source")
+        conn.close()
+        paths.append(path)
+    return paths, configs
+
+
+def _schema(path):
+    conn = sqlite3.connect(path)
+    try:
+        return [conn.execute("PRAGMA table_info(%s)" % t).fetchall() for t in ("checkpoints", "writes")]
+    finally:
+        conn.close()
+
+
+def test_legacy_database_is_migrated_like_upstream(tmp_path):
+    (ours, theirs), configs = _legacy_database(tmp_path, "ours.db", "theirs.db")
+    assert "task_path" not in [c[1] for c in _schema(ours)[1]]
+    for _ in range(2):  # opening again finds the column: nothing more to do
+        RustSqliteSaver(ours).close()
+    upstream = _upstream(theirs)
+    upstream.setup()
+    assert _schema(ours) == _schema(theirs)
+    rust = RustSqliteSaver(ours)
+    _assert_same(rust, upstream, configs)
+    # Old rows have task_path '': their writes read back in (task_id, idx) order.
+    assert [w[:2] for w in rust.get_tuple(configs[-1]).pending_writes] == [
+        ("task-a", "n"),
+        ("task-a", "extra"),
+        ("task-b", "messages"),
+        ("task-b", "n"),
+        ("task-c", "__interrupt__"),
+        ("task-c", "__error__"),
+    ]
+    # New writes carry their path (and sort after the old ones), in either file.
+    for saver in (rust, upstream):
+        saver.put_writes(configs[-1], [("late", 1)], "task-0", "~9, z")
+    _assert_same(rust, upstream, configs)
+    assert sqlite3.connect(ours).execute("SELECT task_path FROM writes WHERE task_id = 'task-0'").fetchall() == [
+        ("~9, z",)
+    ]
+    # The migrated file is an ordinary one for either saver.
+    _assert_same(RustSqliteSaver(ours), _upstream(ours), configs)
+
+
+def test_savers_opening_a_legacy_database_at_once_all_succeed(tmp_path):
+    """Each may find the column missing and ALTER; the losers' "duplicate column" counts as done."""
+    (path,), configs = _legacy_database(tmp_path, "legacy.db")
+    barrier = threading.Barrier(8)
+    errors, savers = [], []
+
+    def open_one():
+        barrier.wait()
+        try:
+            savers.append(RustSqliteSaver(path))
+        except Exception as exc:  # pragma: no cover - the failure is reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(savers) == 8
+    assert [c[1] for c in _schema(path)[1]].count("task_path") == 1
+    assert all(s.get_tuple(configs[-1]) == savers[0].get_tuple(configs[-1]) for s in savers)
+
+
+def test_read_only_legacy_database_reads_like_upstream(tmp_path):
+    (path,), configs = _legacy_database(tmp_path, "legacy.db")
+    uri = "file:%s?mode=ro" % path
+    rust = RustSqliteSaver(uri)
+    upstream = SqliteSaver(sqlite3.connect(uri, uri=True, check_same_thread=False))
+    _assert_same(rust, upstream, configs)
+    assert "task_path" not in [c[1] for c in _schema(path)[1]]
+    # Not in WAL mode either (SqliteSaver.setup() raises there: it cannot switch to WAL).
+    rollback = str(tmp_path / "rollback.db")
+    with sqlite3.connect(rollback) as copy:
+        sqlite3.connect(path).backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE")
+    _assert_same(RustSqliteSaver("file:%s?mode=ro" % rollback), upstream, configs)
+    assert sqlite3.connect(rollback).execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    for cfg in configs[:4]:
+        for channels in (["n"], ["messages", "extra"]):
+            assert rust.get_delta_channel_history(config=cfg, channels=channels) == (
+                upstream.get_delta_channel_history(config=cfg, channels=channels)
+            )
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        rust.put_writes(configs[0], [("x", 1)], "task-ro", "~0")
+    with pytest.raises(sqlite3.OperationalError):  # SqliteSaver: "no column named task_path"
+        upstream.put_writes(configs[0], [("x", 1)], "task-ro", "~0")
+    assert rust.get_tuple(configs[0]) == upstream.get_tuple(configs[0])
+
+
+def test_open_does_not_wait_on_another_writer(tmp_path):
+    """A database already set up opens (and reads) while another connection holds the write lock."""
+    path = str(tmp_path / "busy.db")
+    with RustSqliteSaver.from_conn_string(path) as saver:
+        configs = _populate(saver)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        saver = RustSqliteSaver(path, busy_timeout=0)
+        assert saver.get_tuple(configs[0]) is not None
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            saver.put_writes(configs[0], [("x", 1)], "task-busy")
+        saver.close()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_async_saver_setup_is_awaited_like_async_sqlite_saver(tmp_path):
+    (path,), configs = _legacy_database(tmp_path, "legacy.db")
+
+    async def main():
+        async with AsyncRustSqliteSaver.from_conn_string(path) as saver:
+            assert await saver.setup() is None
+            return await saver.aget_tuple(configs[-1])
+
+    assert asyncio.run(main()) == _upstream(path).get_tuple(configs[-1])
+    assert RustSqliteSaver(path).setup() is None

@@ -406,13 +406,20 @@ impl Store {
         conn.busy_timeout(options.busy_timeout)?;
         conn.set_prepared_statement_cache_capacity(64);
         let timeout = options.busy_timeout;
-        retry_busy(timeout, || {
+        match retry_busy(timeout, || {
             conn.query_row(
                 &format!("PRAGMA journal_mode={}", options.journal_mode),
                 [],
                 |r| r.get::<_, String>(0),
             )
-        })?;
+        }) {
+            Ok(_) => {}
+            // A read-only database keeps its journal mode and can still be read (SqliteSaver
+            // raises here on a read-only file not in WAL mode).
+            Err(StoreError::Sqlite(e))
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) => {}
+            Err(e) => return Err(e),
+        }
         conn.execute_batch(&format!(
             "PRAGMA synchronous={}",
             options.synchronous.as_sql()

@@ -354,3 +354,64 @@ fn group_commit_keeps_each_job_atomic() {
     assert!(s.get("t", "", Some("2")).unwrap().is_some());
     assert!(!s.in_group);
 }
+
+#[test]
+fn legacy_writes_table_is_migrated_or_read_as_is_when_read_only() {
+    let dir = std::env::temp_dir().join(format!("flg-legacy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for journal in ["DELETE", "WAL"] {
+        let path = dir.join(format!("legacy-{journal}.sqlite"));
+        let _ = std::fs::remove_file(&path);
+        let path = path.to_str().unwrap().to_owned();
+        // The schema of langgraph-checkpoint-sqlite before `writes.task_path`.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode={journal};
+             CREATE TABLE checkpoints (thread_id TEXT NOT NULL, checkpoint_ns TEXT NOT NULL DEFAULT '',
+                 checkpoint_id TEXT NOT NULL, parent_checkpoint_id TEXT, type TEXT, checkpoint BLOB,
+                 metadata BLOB, PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id));
+             INSERT INTO checkpoints VALUES ('t', '', '1', NULL, 'json', '{{}}', '{{}}');
+             CREATE TABLE writes (thread_id TEXT NOT NULL, checkpoint_ns TEXT NOT NULL DEFAULT '',
+                 checkpoint_id TEXT NOT NULL, task_id TEXT NOT NULL, idx INTEGER NOT NULL,
+                 channel TEXT NOT NULL, type TEXT, value BLOB,
+                 PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx));
+             INSERT INTO writes VALUES ('t', '', '1', 'b', 0, 'x', 'json', '1');
+             INSERT INTO writes VALUES ('t', '', '1', 'a', 1, 'y', 'json', '2');"
+        ))
+        .unwrap();
+        drop(conn);
+        let has_column = |path: &str| {
+            Connection::open(path)
+                .unwrap()
+                .query_row(
+                    "SELECT count(*) FROM pragma_table_info('writes') WHERE name = 'task_path'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .unwrap()
+                > 0
+        };
+        let read_only = format!("file:{path}?mode=ro");
+        // Read-only: no migration (the file is not written), writes read with task_path ''.
+        let mut ro = Store::open(&read_only, &Options::default()).unwrap();
+        assert!(!ro.has_task_path);
+        let row = ro.get("t", "", None).unwrap().unwrap();
+        let tasks: Vec<&str> = row.writes.iter().map(|w| w.task_id.as_str()).collect();
+        assert_eq!(tasks, ["a", "b"]);
+        assert!(ro.put(&key("t", "", "1"), None, "m", b"x", b"{}").is_err());
+        drop(ro);
+        assert!(!has_column(&path));
+        // Read-write: the column is added, old rows get '', and opening again changes nothing.
+        for _ in 0..2 {
+            let mut s = Store::open(&path, &Options::default()).unwrap();
+            assert!(s.has_task_path);
+            let row = s.get("t", "", Some("1")).unwrap().unwrap();
+            let tasks: Vec<&str> = row.writes.iter().map(|w| w.task_id.as_str()).collect();
+            assert_eq!(tasks, ["a", "b"]);
+        }
+        assert!(has_column(&path));
+        let ro = Store::open(&read_only, &Options::default()).unwrap();
+        assert!(ro.has_task_path);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
