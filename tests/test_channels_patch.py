@@ -249,3 +249,18 @@ def test_unpatch_restores_every_binding():
     finally:
         fast_langgraph.patch(channels=True)
     assert type(_loop.apply_writes).__name__ == "WritesApplier"
+
+
+def test_paths_tied_in_their_first_three_parts_keep_langgraphs_order(caplog):
+    # 1.2 sorts on the whole path (its key is inside a lambda); 1.1 on the first three parts.
+    scenario = {
+        "channels": {"c0": ("any", [], False)},
+        "versions": {},
+        "seen": {},
+        "tasks": [
+            {"path": (0, "__pregel_pull", "__pregel_pull", "__pregel_pull"), "name": "n0", "writes": [("unknown", 0)], "triggers": []},
+            {"path": (0, "__pregel_pull", "__pregel_pull"), "name": "n0", "writes": [("unknown", 0)], "triggers": []},
+        ],
+        "triggers": {},
+    }
+    check(scenario, caplog, use_versions=False)

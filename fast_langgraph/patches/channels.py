@@ -13,7 +13,7 @@ built-in channel classes whose methods are still LangGraph's own. Reducers,
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict
+from typing import Any, Dict, Set
 
 from fast_langgraph.patches._spec import PatchSkipped, Target
 
@@ -36,6 +36,19 @@ NATIVE_CHANNELS = (
 _appliers: Dict[int, Any] = {}
 
 
+def code_names(code: Any) -> Set[str]:
+    """The global/attribute names ``code`` and the functions nested in it use.
+
+    1.2's ``apply_writes`` sorts with ``key=lambda t: writes_sort_key(...)``: the name
+    is in the lambda's code object, not in the function's own ``co_names``.
+    """
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, type(code)):
+            names |= code_names(const)
+    return names
+
+
 def make_writes_applier(algo: Any, original: Any) -> Any:
     """A :class:`WritesApplier` standing in for ``original`` (``algo.apply_writes``)."""
     import importlib
@@ -44,7 +57,8 @@ def make_writes_applier(algo: Any, original: Any) -> Any:
 
     g = algo.__dict__
     code = original.__code__
-    if "writes_sort_key" in code.co_names:  # 1.2: full path through writes_sort_key
+    names = code_names(code)
+    if "writes_sort_key" in names:  # 1.2: full path through writes_sort_key
 
         def sort_key(t: Any) -> Any:
             return g["writes_sort_key"](g["task_path_str"](t.path))
@@ -55,7 +69,7 @@ def make_writes_applier(algo: Any, original: Any) -> Any:
             return g["task_path_str"](t.path[:3])
 
     skip_names = ["NO_WRITES", "PUSH", "RESUME", "INTERRUPT", "RETURN", "ERROR"]
-    if "ERROR_SOURCE_NODE" in code.co_names:
+    if "ERROR_SOURCE_NODE" in names:
         skip_names.append("ERROR_SOURCE_NODE")
     skip = tuple(g[name] for name in skip_names)
 
@@ -77,7 +91,7 @@ def native_sort_for(algo: Any, code: Any) -> Any:
     try:
         if task_path_str(("a", 3, ("b", -2))) != "~a, 0000000003, ~b, -000000002":
             return None
-        if "writes_sort_key" in code.co_names:
+        if "writes_sort_key" in code_names(code):
             writes_sort_key = g["writes_sort_key"]
             if writes_sort_key("x") != ("x", "", 0):
                 return None
