@@ -564,3 +564,23 @@ def test_compiled_graph_checkpoints_equal():
         vanilla = _run_graph()
     assert patched[0] == vanilla[0]
     assert patched[1] == vanilla[1]  # the stored (type, bytes) blobs, byte for byte
+
+
+def test_encoding_imports_what_unpatched_encoding_imports(py):
+    # The encoder must not import anything LangGraph's own encoder would not (e.g.
+    # langgraph.types, which pulls in langchain-core's tracers: ~0.2 s on a first put).
+    code = """
+        import sys, uuid, datetime, json
+        from langchain_core.messages import HumanMessage
+        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+        before = set(sys.modules)
+        JsonPlusSerializer().dumps_typed({"m": [HumanMessage("x", id="1")], "u": uuid.UUID(int=1),
+                                          "t": datetime.datetime(2020, 1, 1), "s": {1, 2}})
+        print(json.dumps(sorted(set(sys.modules) - before)))
+        import fast_langgraph
+        print({p["name"]: p["status"] for p in fast_langgraph.patch_status()}["serde"])
+    """
+    on = py(code, FAST_LANGGRAPH_ENABLE="serde").stdout.strip().splitlines()
+    off = py(code, FAST_LANGGRAPH="0").stdout.strip().splitlines()
+    assert on[-1] == "applied" and off[-1] != "applied"
+    assert on[-2] == off[-2]

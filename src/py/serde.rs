@@ -62,7 +62,6 @@ struct Types {
     /// any hit there is left to Python.
     before_enum: Py<PyTuple>,
     dataclass_fields: Py<PyAny>,
-    send: Option<Py<PyType>>,
     send_protocol: Option<Py<PyAny>>,
     delta_snapshot: Option<Py<PyType>>,
     utf8_in_place: bool,
@@ -139,7 +138,6 @@ impl Types {
             enum_meta: class(py, "enum", "EnumMeta")?,
             before_enum,
             dataclass_fields: py.import("dataclasses")?.getattr("fields")?.unbind(),
-            send: optional_class(py, "langgraph.types", "Send"),
             send_protocol: py
                 .import("langgraph.checkpoint.serde.types")
                 .and_then(|m| m.getattr("SendProtocol"))
@@ -153,6 +151,30 @@ impl Types {
             utf8_in_place: py.version_info() >= (3, 10),
         })
     }
+}
+
+/// `langgraph.types.Send`, once something has imported `langgraph.types` (until then
+/// no `Send` can exist). Never imported from here: unpatched encoding imports
+/// nothing, and that module pulls in langchain-core's tracers (~0.2 s).
+static SEND: PyOnceLock<Option<Py<PyType>>> = PyOnceLock::new();
+
+fn send_type(py: Python<'_>) -> Option<&'static Py<PyType>> {
+    if let Some(send) = SEND.get(py) {
+        return send.as_ref();
+    }
+    let module = py
+        .import(intern!(py, "sys"))
+        .and_then(|sys| sys.getattr(intern!(py, "modules")))
+        .and_then(|modules| modules.get_item("langgraph.types"))
+        .ok()?;
+    // Cached only once found (a module still being imported may not have it yet).
+    let send = module
+        .getattr("Send")
+        .ok()?
+        .cast_into::<PyType>()
+        .ok()?
+        .unbind();
+    SEND.get_or_init(py, || Some(send)).as_ref()
 }
 
 /// Why an encode stopped. All of them reach Python as `MsgpackEncodeError`.
@@ -668,7 +690,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
                 return self.ext_triple(EXT_CONSTRUCTOR_SINGLE_ARG, module, name, &items);
             }
         }
-        if let Some(send) = &t.send {
+        if let Some(send) = send_type(py) {
             if type_is(obj, send) {
                 return self.send(obj);
             }
