@@ -27,7 +27,7 @@ REGISTRY = (
     ),
     PatchSpec(
         name="serde",
-        summary="checkpoint msgpack encoding and decoding in Rust, byte- and value-identical to ormsgpack",
+        summary="checkpoint msgpack encoding in Rust; large plain blobs decoded with the GC paused; byte- and value-identical",
         distribution="langgraph-checkpoint",
         # Verified: 4.1.0-4.3.x share _msgpack_default's layout (ext 7, Send timeout), the
         # option set, and loads_typed / the ext hook calling ormsgpack.unpackb(data,
@@ -42,16 +42,14 @@ REGISTRY = (
         ),
         implementation="fast_langgraph.patches.serde",
         needs_core=True,
-        # Opt-in: identical bytes and values; dumps+loads json-1MB 2.6x, pydantic 1.3x,
-        # dataclass 1.1x, 100 messages 1.03x, but 1,000 messages (234 KB, Rust decode path)
-        # 0.80x inside a process with a large heap (GC resumed around each ext-hook call),
-        # and a ~1 MB plain dict encodes slower than ormsgpack (README, "Measured").
-        default=False,
+        # On by default: identical bytes and values; encoding is
+        # faster on every measured case but a ~1 MB plain dict (about 0.9x), and decoding
+        # gains only on large blobs of plain data (README, "Checkpoint serialization").
         notes="Encode: Rust walk, LangGraph's _msgpack_default for every type not written natively. "
-        "Decode: loads_typed's msgpack tag decodes blobs of 128 KiB or more in Rust (cyclic GC "
-        "paused only while no Python code runs) and hands smaller ones to ormsgpack's own C "
-        "function; ext values always go to LangGraph's own ext hook (allowlist, strict mode, "
-        "events, warnings, construction unchanged).",
+        "Decode: loads_typed's msgpack tag hands blobs of 128 KiB or more of mostly plain data to "
+        "ormsgpack with the cyclic GC paused except while LangGraph's ext hook runs; smaller or "
+        "ext-heavy blobs go to ormsgpack's own C function as before. Ext values always go to "
+        "LangGraph's own ext hook (allowlist, strict mode, events, warnings, construction unchanged).",
     ),
     PatchSpec(
         name="add_messages",
