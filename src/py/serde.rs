@@ -157,16 +157,27 @@ impl Types {
 /// no `Send` can exist). Never imported from here: unpatched encoding imports
 /// nothing, and that module pulls in langchain-core's tracers (~0.2 s).
 static SEND: PyOnceLock<Option<Py<PyType>>> = PyOnceLock::new();
+static SYS_MODULES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
 
 fn send_type(py: Python<'_>) -> Option<&'static Py<PyType>> {
     if let Some(send) = SEND.get(py) {
         return send.as_ref();
     }
-    let module = py
-        .import(intern!(py, "sys"))
-        .and_then(|sys| sys.getattr(intern!(py, "modules")))
-        .and_then(|modules| modules.get_item("langgraph.types"))
+    // A plain dict lookup (no exception when absent): this runs for every object
+    // that reaches this branch until langgraph.types is imported.
+    let modules = SYS_MODULES
+        .get_or_try_init(py, || {
+            py.import(intern!(py, "sys"))?
+                .getattr(intern!(py, "modules"))?
+                .cast_into::<PyDict>()
+                .map(Bound::unbind)
+                .map_err(PyErr::from)
+        })
         .ok()?;
+    let module = modules
+        .bind(py)
+        .get_item(intern!(py, "langgraph.types"))
+        .ok()??;
     // Cached only once found (a module still being imported may not have it yet).
     let send = module
         .getattr("Send")
