@@ -32,18 +32,25 @@ def msgpack_encode(
     """
 
 def msgpack_unpackb(obj: Any, /, *, ext_hook: Optional[Callable[[int, bytes], Any]] = None, option: Optional[int] = None) -> Any:
-    """``ormsgpack.unpackb``, with LangGraph's call (bytes, ``ext_hook``, ``option=OPT_NON_STR_KEYS``)
-    decoded in Rust: the same objects, the same hook calls in the same order, the same
-    ``MsgpackDecodeError`` (``ValueError``) for bad input. Other calls go to ormsgpack.
+    """``ormsgpack.unpackb``, the same objects, hook calls (same values, same order) and
+    ``MsgpackDecodeError`` (``ValueError``) for bad input. LangGraph's call (bytes,
+    ``ext_hook``, ``option=OPT_NON_STR_KEYS``) on a large blob of mostly plain data runs
+    ormsgpack with the cyclic GC paused except while the hook runs (or the Rust reader,
+    see ``msgpack_decode_native``); every other call goes to ormsgpack unchanged.
     """
 
 def msgpack_native_min_input(nbytes: int) -> int:
-    """Inputs of at least this many bytes are decoded in Rust, smaller ones by ormsgpack
-    itself (same result, cheaper for small ext payloads); returns the previous value."""
+    """Inputs of at least this many bytes (and not mostly ext values) get the GC-paused
+    path; smaller ones go to ormsgpack as they are. ``0`` sends every input, ext-heavy ones
+    included, through the Rust reader (for tests). Returns the previous value."""
 
 def msgpack_decode_gc_pause(enabled: bool) -> bool:
-    """Whether ``msgpack_unpackb`` pauses the cyclic GC while it creates builtin objects
+    """Whether ``msgpack_unpackb`` pauses the cyclic GC while builtin objects are created
     (never while Python code runs); returns the previous setting. For benchmarks."""
+
+def msgpack_decode_native(enabled: bool) -> bool:
+    """Whether large inputs are read by the Rust msgpack reader instead of ormsgpack
+    (default ``False``: ormsgpack builds objects faster); returns the previous setting."""
 
 @final
 class ManualClock:
