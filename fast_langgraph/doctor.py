@@ -163,6 +163,11 @@ def render(report: Dict[str, Any]) -> str:
     lines.append("%-*s  %-8s  %s" % (width, "patch", "status", "reason / targets"))
     for entry in report["patches"]:
         lines.append("%-*s  %-8s  %s" % (width, entry["name"], entry["status"], entry["reason"] or entry["summary"]))
+        # Which release the patch met, against the range it was verified for.
+        lines.append(
+            "%-*s            %s %s (verified for %s)"
+            % (width, "", entry["distribution"], entry.get("installed") or "not installed", entry["supported"])
+        )
         for target in entry["targets"]:
             lines.append("%-*s            %s: %s" % (width, "", target["target"], target["state"]))
     lines.append("")
