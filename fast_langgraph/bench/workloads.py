@@ -144,6 +144,25 @@ def agent_memory() -> Op:
     return _op_counter(_agent(50, MemorySaver())[1])
 
 
+def agent_stream_updates() -> Op:
+    """The in-memory agent, streamed with ``stream_mode="updates"`` (every chunk compared)."""
+    from langchain_core.messages import HumanMessage
+    from langgraph.checkpoint.memory import MemorySaver
+
+    graph, _ = _agent(50, MemorySaver())
+
+    def run(i: int) -> Any:
+        config = {"configurable": {"thread_id": "agent-%d" % i}, "recursion_limit": 4 * 50 + 10}
+        chunks = graph.stream({"messages": [HumanMessage("start", id="human")]}, config, stream_mode="updates")
+        return [
+            [node, [(m.type, m.content, m.id) for m in update["messages"]]]
+            for chunk in chunks
+            for node, update in chunk.items()
+        ]
+
+    return _op_counter(run)
+
+
 def agent_sqlite() -> Op:
     import sqlite3
 
@@ -273,6 +292,7 @@ WORKLOADS: Dict[str, Tuple[Callable[[], Op], int, int]] = {
     "stream_updates": (stream_updates, 20, 300),
     "stream_values": (stream_values, 20, 300),
     "agent_memory_50_turns": (agent_memory, 2, 10),
+    "agent_memory_50_turns_stream_updates": (agent_stream_updates, 2, 10),
     "agent_sqlite_50_turns": (agent_sqlite, 1, 5),
     "agent_sqlite_50_turns_rust_saver": (agent_sqlite_saver_swap, 1, 5),
     "large_state_1mb_100_steps": (large_state, 1, 3),
