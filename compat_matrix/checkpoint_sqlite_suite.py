@@ -29,7 +29,6 @@ Stdlib only (besides what the tests import).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shlex
@@ -104,11 +103,7 @@ def classify(van: Dict[str, Dict[str, Any]], swp: Dict[str, Dict[str, Any]],
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> Tuple[argparse.Namespace, List[str]]:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    extra: List[str] = []
-    if "--" in argv:
-        i = argv.index("--")
-        argv, extra = argv[:i], argv[i + 1:]
+    argv, extra = suite.split_pytest_args(argv)
     p = argparse.ArgumentParser(
         prog="checkpoint_sqlite_suite.py",
         description="Run langgraph-checkpoint-sqlite's checkpointer tests with its savers and with "
@@ -128,19 +123,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> Tuple[argparse.Namespace, List[
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args, extra = parse_args(argv)
-    try:
-        return _main(args, extra)
-    except SetupError as exc:
-        log("")
-        log(f"SETUP ERROR: {exc}")
-        if args.results:
-            _write_json(args.results, {"status": "setup-error", "error": str(exc)})
-        return 2
-
-
-def _write_json(path: Path, data: Dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    return suite.run_guarded(_main, args, extra)
 
 
 def _main(args: argparse.Namespace, extra: List[str]) -> int:
@@ -244,9 +227,9 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
         "durations": {"vanilla_s": infos["vanilla"]["wall_s"], "swapped_s": infos["swapped"]["wall_s"],
                       "total_s": round(time.monotonic() - t_start, 1)},
     }
-    _write_json(runs_dir / "results.json", results)
+    suite._write_json(runs_dir / "results.json", results)
     if args.results:
-        _write_json(args.results, results)
+        suite._write_json(args.results, results)
     return 1 if failed else 0
 
 

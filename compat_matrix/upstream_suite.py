@@ -840,12 +840,17 @@ def compare(van: Dict[str, Dict[str, Any]], pat: Dict[str, Dict[str, Any]]) -> D
 # --------------------------------------------------------------------------------------
 
 
-def parse_args(argv: Optional[Sequence[str]]) -> Tuple[argparse.Namespace, List[str]]:
+def split_pytest_args(argv: Optional[Sequence[str]]) -> Tuple[List[str], List[str]]:
+    """(our arguments, pytest's: those after ``--``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    extra: List[str] = []
     if "--" in argv:
         i = argv.index("--")
-        argv, extra = argv[:i], argv[i + 1:]
+        return argv[:i], argv[i + 1:]
+    return argv, []
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> Tuple[argparse.Namespace, List[str]]:
+    argv, extra = split_pytest_args(argv)
     p = argparse.ArgumentParser(
         prog="upstream_suite.py",
         description="Run LangGraph's own test suite vanilla (FAST_LANGGRAPH=0) and patched, compare per test.",
@@ -886,8 +891,13 @@ def parse_args(argv: Optional[Sequence[str]]) -> Tuple[argparse.Namespace, List[
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args, extra = parse_args(argv)
+    return run_guarded(_main, args, extra)
+
+
+def run_guarded(run: Any, args: argparse.Namespace, extra: List[str]) -> int:
+    """``run(args, extra)``; a SetupError (recorded in ``--results``) or ^C exits with 2."""
     try:
-        return _main(args, extra)
+        return run(args, extra)
     except SetupError as exc:
         log("")
         log(f"SETUP ERROR: {exc}")
