@@ -286,7 +286,8 @@ def test_parallel_branches_in_worker_threads():
 
     builder = StateGraph(State)
     for name in ("x", "y", "z"):
-        builder.add_node(name, _step(name, 0.002))
+        # 50 ms: long enough to overlap even when a loaded machine delays a submission.
+        builder.add_node(name, _step(name, 0.05))
         builder.add_edge(START, name)
     builder.add_node("join", _step("join"))
     builder.add_edge(["x", "y", "z"], "join")
