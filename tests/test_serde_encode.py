@@ -431,6 +431,26 @@ def test_callbacks_mutating_the_container_do_not_crash():
     grow.update({"a": object(), "b": 2})
     outcome(msgpack_encode, grow, grow_dict)
 
+    # Same size, every value replaced (the old ones freed) while the walk is midway:
+    # values the encoder has not reached yet must be read afresh, never from a stale pointer.
+    swap: dict = {}
+
+    def swap_values(obj):
+        for k in list(swap):
+            swap[k] = "fresh-" + str(k) * 50
+        return 1
+
+    swap.update({"a": object(), **{"k%d" % i: "old-%d" % i * 40 for i in range(20)}})
+    outcome(msgpack_encode, swap, swap_values)
+    shrink: list = []
+
+    def pop_all(obj):
+        del shrink[1:]
+        return 1
+
+    shrink.extend([object()] + ["s%d" % i * 30 for i in range(50)])
+    outcome(msgpack_encode, shrink, pop_all)
+
     class Model:
         def __init__(self, payload):
             self.payload = payload
