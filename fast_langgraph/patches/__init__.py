@@ -101,6 +101,26 @@ REGISTRY = (
         notes="Plain Python: the same object.__setattr__ calls the generated __init__ makes; "
         "classes with __post_init__, InitVar, init=False fields or custom __new__/__init__ use dataclasses.replace.",
     ),
+    PatchSpec(
+        name="callbacks",
+        summary="child callback managers and metadata merges per task without the no-op calls and ABC checks",
+        distribution="langchain-core",
+        # Verified: _merge_metadata_dicts, BaseCallbackManager.__init__/add_metadata/add_tags/
+        # set_handlers/add_handler and both get_child are the same code in 1.7.7 and 1.8.0-1.8.3.
+        supported=">=1.7.7,<=1.8.3",
+        targets=(
+            # Read at call time by add_metadata (a function-level import) and merge_configs.
+            Target("langchain_core.runnables.config", "_merge_metadata_dicts"),
+            # Class attributes: every manager class inherits them, whatever imported what.
+            Target("langchain_core.callbacks.base", "BaseCallbackManager.add_metadata"),
+            Target("langchain_core.callbacks.manager", "ParentRunManager.get_child"),
+            Target("langchain_core.callbacks.manager", "AsyncParentRunManager.get_child"),
+        ),
+        implementation="fast_langgraph.patches.callbacks",
+        needs_core=False,
+        notes="Plain Python: the same managers, lists and dicts, built without the calls that do "
+        "nothing when there are no handlers, tags or lc_versions; anything else runs langchain-core's code.",
+    ),
 )
 
 __all__ = ["REGISTRY", "PatchSkipped", "PatchSpec", "Target"]
