@@ -7,6 +7,8 @@ accelerated:
   nodes, no checkpointer) are invoked many times; a least-squares line through
   (nodes, µs per invoke) gives the per-invoke and the per-superstep framework
   overhead (node bodies are a dict literal, so nearly all of it is LangGraph's).
+* **Per-patch contribution** (``--without a,b``): a third side, accelerated with those
+  patches off (``FAST_LANGGRAPH_DISABLE``), interleaved with the other two in the same run.
 * **Breakdown by area.** A 10-node graph runs under ``cProfile``; the time of every
   function is attributed to the first area its call stack enters (config and
   callback merging, task preparation, checkpoint create/copy, channel updates,
@@ -82,13 +84,25 @@ def fit(points: Dict[int, float]) -> Tuple[float, float]:
     return my - slope * mx, slope
 
 
-def line_fit(sizes: List[int], invokes: int, rounds: int) -> Dict[str, Any]:
-    results: Dict[str, List[Dict[int, float]]] = {"vanilla": [], "accelerated": []}
+#: The third side of ``--without``: accelerated, with the named patches off.
+WITHOUT = "without"
+
+
+def _env(mode: str, without: str) -> Dict[str, str]:
+    env = mode_env(mode != "vanilla")
+    if mode == WITHOUT:
+        env["FAST_LANGGRAPH_DISABLE"] = without
+    return env
+
+
+def line_fit(sizes: List[int], invokes: int, rounds: int, without: str = "") -> Dict[str, Any]:
+    modes = ("vanilla", WITHOUT, "accelerated") if without else ("vanilla", "accelerated")
+    results: Dict[str, List[Dict[int, float]]] = {mode: [] for mode in modes}
     for _ in range(rounds):
-        for mode in ("vanilla", "accelerated"):
+        for mode in modes:
             proc = subprocess.run(
                 [sys.executable, "-c", CHILD, ",".join(map(str, sizes)), str(invokes)],
-                env=mode_env(mode == "accelerated"),
+                env=_env(mode, without),
                 capture_output=True,
                 text=True,
                 check=True,
@@ -153,16 +167,25 @@ def breakdown(invokes: int, accelerated: bool) -> Dict[str, float]:
     return {k: v / whole for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
 
 
-def render(fits: Dict[str, Any], shares: Dict[str, Dict[str, float]]) -> str:
+def render(fits: Dict[str, Any], shares: Dict[str, Dict[str, float]], without: str = "") -> str:
     lines = ["framework overhead, linear graphs of trivial nodes (least-squares fit over node counts):"]
-    for mode in ("vanilla", "accelerated"):
+    for mode in ("vanilla", WITHOUT, "accelerated"):
+        if mode not in fits:
+            continue
         f = fits[mode]
-        lines.append("  %-12s per invoke %7.1f µs   per superstep %6.1f µs" % (mode, f["per_invoke_us"], f["per_superstep_us"]))
+        label = "without %s" % without if mode == WITHOUT else mode
+        lines.append("  %-12s per invoke %7.1f µs   per superstep %6.1f µs" % (label, f["per_invoke_us"], f["per_superstep_us"]))
     v, a = fits["vanilla"], fits["accelerated"]
     lines.append(
         "  ratio        per invoke %6.2fx     per superstep %6.2fx"
         % (v["per_invoke_us"] / a["per_invoke_us"], v["per_superstep_us"] / a["per_superstep_us"])
     )
+    if WITHOUT in fits:
+        w = fits[WITHOUT]
+        lines.append(
+            "  %s: per invoke %6.2fx, per superstep %6.2fx (accelerated vs without them)"
+            % (without, w["per_invoke_us"] / a["per_invoke_us"], w["per_superstep_us"] / a["per_superstep_us"])
+        )
     lines.append("")
     lines.append("share of profiled time by area (10-node graph, cProfile):")
     areas = sorted({k for s in shares.values() for k in s}, key=lambda k: -shares["vanilla"].get(k, 0))
@@ -180,15 +203,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--invokes", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile-invokes", type=int, default=200)
+    parser.add_argument("--without", default="", help="also measure the accelerated side with these patches off (a,b)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    fits = line_fit(sizes, args.invokes, args.rounds)
+    fits = line_fit(sizes, args.invokes, args.rounds, args.without)
     shares = {mode: breakdown(args.profile_invokes, mode == "accelerated") for mode in ("vanilla", "accelerated")}
     if args.json:
         print(json.dumps({"fit": fits, "shares": shares}, indent=2))
     else:
-        print(render(fits, shares))
+        print(render(fits, shares, args.without))
     return 0
 
 
