@@ -28,7 +28,12 @@ from langchain_core.callbacks import manager as cb_manager  # noqa: E402
 from langchain_core.callbacks.base import BaseCallbackHandler  # noqa: E402
 from langchain_core.runnables import config as lc_config  # noqa: E402
 
-from fast_langgraph.patches.callbacks import add_metadata, make_get_child, merge_metadata_dicts  # noqa: E402
+from fast_langgraph.patches.callbacks import (  # noqa: E402
+    add_metadata,
+    make_get_child,
+    make_handle_event,
+    merge_metadata_dicts,
+)
 
 
 def _unwrap(f: Any) -> Any:
@@ -39,6 +44,7 @@ ORIGINAL_MERGE = _unwrap(lc_config._merge_metadata_dicts)
 ORIGINAL_ADD_METADATA = _unwrap(cb_base.BaseCallbackManager.add_metadata)
 ORIGINAL_GET_CHILD = _unwrap(cb_manager.ParentRunManager.get_child)
 ORIGINAL_AGET_CHILD = _unwrap(cb_manager.AsyncParentRunManager.get_child)
+ORIGINAL_HANDLE_EVENT = _unwrap(cb_manager.handle_event)
 
 
 class Handler(BaseCallbackHandler):
@@ -152,16 +158,46 @@ def test_add_metadata(meta, imeta, new, inherit):
     assert results[0] == results[1]
 
 
+class Recorder(BaseCallbackHandler):
+    def __init__(self, log: list, fail: bool = False) -> None:
+        self.log, self.fail = log, fail
+
+    def on_chain_start(self, serialized, inputs, **kwargs):
+        self.log.append(("start", inputs, sorted(kwargs)))
+        if self.fail:
+            raise ValueError("boom")
+
+
+@pytest.mark.parametrize("handlers", ["empty", "one", "failing", "tuple"])
+def test_handle_event_same_calls(handlers, caplog):
+    patched = make_handle_event(ORIGINAL_HANDLE_EVENT)
+    results = []
+    for fn in (ORIGINAL_HANDLE_EVENT, patched):
+        log: list = []
+        made = {
+            "empty": [],
+            "one": [Recorder(log)],
+            "failing": [Recorder(log, fail=True)],
+            "tuple": (),
+        }[handlers]
+        caplog.clear()
+        out = fn(made, "on_chain_start", "ignore_chain", None, {"x": 1}, run_id=uuid.UUID(int=1), tags=[])
+        results.append((out, log, [r.getMessage() for r in caplog.records]))
+    assert results[0] == results[1]
+
+
 def test_langchain_core_uses_it():
     assert lc_config._merge_metadata_dicts is merge_metadata_dicts
     assert cb_base.BaseCallbackManager.add_metadata is add_metadata
     assert cb_manager.ParentRunManager.get_child is not ORIGINAL_GET_CHILD
+    assert cb_manager.handle_event is not ORIGINAL_HANDLE_EVENT
     fast_langgraph.unpatch("callbacks")
     try:
         assert lc_config._merge_metadata_dicts is ORIGINAL_MERGE
         assert cb_manager.ParentRunManager.get_child is ORIGINAL_GET_CHILD
         assert cb_manager.AsyncParentRunManager.get_child is ORIGINAL_AGET_CHILD
         assert cb_base.BaseCallbackManager.add_metadata is ORIGINAL_ADD_METADATA
+        assert cb_manager.handle_event is ORIGINAL_HANDLE_EVENT
     finally:
         fast_langgraph.patch(callbacks=None)
     assert lc_config._merge_metadata_dicts is merge_metadata_dicts

@@ -106,7 +106,8 @@ REGISTRY = (
         summary="child callback managers and metadata merges per task without the no-op calls and ABC checks",
         distribution="langchain-core",
         # Verified: _merge_metadata_dicts, BaseCallbackManager.__init__/add_metadata/add_tags/
-        # set_handlers/add_handler and both get_child are the same code in 1.7.7 and 1.8.0-1.8.3.
+        # set_handlers/add_handler, both get_child and handle_event are the same code in 1.7.7
+        # and 1.8.0-1.8.3.
         supported=">=1.7.7,<=1.8.3",
         targets=(
             # Read at call time by add_metadata (a function-level import) and merge_configs.
@@ -115,6 +116,8 @@ REGISTRY = (
             Target("langchain_core.callbacks.base", "BaseCallbackManager.add_metadata"),
             Target("langchain_core.callbacks.manager", "ParentRunManager.get_child"),
             Target("langchain_core.callbacks.manager", "AsyncParentRunManager.get_child"),
+            # Read at call time by every CallbackManager / run-manager event method.
+            Target("langchain_core.callbacks.manager", "handle_event"),
         ),
         implementation="fast_langgraph.patches.callbacks",
         needs_core=False,

@@ -15,6 +15,9 @@ objects with fewer calls:
 * ``BaseCallbackManager.add_metadata``: the original, minus the function-level import
   it runs on every call; ``_merge_metadata_dicts`` is still read from
   ``langchain_core.runnables.config`` at call time.
+* ``handle_event`` (every ``on_chain_start``/``on_chain_end`` and the other events of a
+  callback manager call it): with an empty handler list the original loops over nothing
+  and returns ``None``; the fast path returns ``None`` at once. Anything else is the original.
 * ``ParentRunManager.get_child`` / ``AsyncParentRunManager.get_child``: the same
   manager class, constructor call, handlers, tags, metadata and child tag, in the
   same order; the calls that do nothing on empty lists (``set_handlers([])``,
@@ -48,6 +51,19 @@ def merge_metadata_dicts(base: Any, incoming: Any) -> Any:
     ):
         return {**base, **incoming}
     return _merge_original(base, incoming)  # type: ignore[misc]
+
+
+def make_handle_event(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``handle_event`` returning at once for an empty handler list (what the original does, minus the work)."""
+
+    def handle_event(handlers: Any, event_name: str, ignore_condition_name: Any, *args: Any, **kwargs: Any) -> None:
+        if not handlers and type(handlers) is list:
+            return None
+        return original(handlers, event_name, ignore_condition_name, *args, **kwargs)
+
+    handle_event.__wrapped__ = original  # type: ignore[attr-defined]
+    handle_event.__doc__ = original.__doc__
+    return handle_event
 
 
 def _config() -> Any:
@@ -108,6 +124,8 @@ def replacement(target: Target, original: Any) -> Any:
         return merge_metadata_dicts
     if getattr(original, "__module__", None) != target.module:
         raise PatchSkipped("%s is %r, not langchain-core's own; left alone" % (target.qualname, original))
+    if target.attribute == "handle_event":
+        return make_handle_event(original)
     if target.attribute == "BaseCallbackManager.add_metadata":
         add_metadata.__wrapped__ = original  # type: ignore[attr-defined]
         return add_metadata
