@@ -33,8 +33,6 @@ from typing import Any, Callable, Optional
 from fast_langgraph.patches._spec import PatchSkipped, Target
 
 CONFIG = "langchain_core.runnables.config"
-BASE = "langchain_core.callbacks.base"
-MANAGER = "langchain_core.callbacks.manager"
 
 #: The original _merge_metadata_dicts, set when that target is patched.
 _merge_original: Optional[Callable[[Any, Any], Any]] = None
