@@ -146,6 +146,7 @@ def test_overhead_fit_and_breakdown(py):
     assert abs(intercept - 10.0) < 1e-9 and abs(slope - 2.0) < 1e-9
     out = py(
         "from fast_langgraph.bench.overhead import main; "
-        "main(['--sizes', '1,2', '--invokes', '2', '--rounds', '1', '--profile-invokes', '2'])"
+        "main(['--sizes', '1,2', '--invokes', '2', '--rounds', '1', '--profile-invokes', '2', '--without', 'callbacks'])"
     ).stdout
     assert "per superstep" in out and "loop and the rest" in out
+    assert "without callbacks" in out and "callbacks: per invoke" in out

@@ -7,6 +7,10 @@ accelerated:
   nodes, no checkpointer) are invoked many times; a least-squares line through
   (nodes, µs per invoke) gives the per-invoke and the per-superstep framework
   overhead (node bodies are a dict literal, so nearly all of it is LangGraph's).
+* ``--clock cpu`` times the child's CPU time and keeps the minimum sample: steadier
+  than wall time when other jobs share the machine.
+* **Per-patch contribution** (``--without a,b``): a third side, accelerated with those
+  patches off (``FAST_LANGGRAPH_DISABLE``), interleaved with the other two in the same run.
 * **Breakdown by area.** A 10-node graph runs under ``cProfile``; the time of every
   function is attributed to the first area its call stack enters (config and
   callback merging, task preparation, checkpoint create/copy, channel updates,
@@ -42,17 +46,18 @@ import json, sys, time
 from fast_langgraph.bench.workloads import _linear
 sizes = [int(s) for s in sys.argv[1].split(",")]
 invokes = int(sys.argv[2])
+clock = time.process_time if sys.argv[3] == "cpu" else time.perf_counter
 out = {}
 for n in sizes:
     graph = _linear(n)
     graph.invoke({"total": 0, "path": []})
     samples = []
     for _ in range(5):
-        start = time.perf_counter()
+        start = clock()
         for _ in range(invokes):
             graph.invoke({"total": 0, "path": []})
-        samples.append((time.perf_counter() - start) / invokes * 1e6)
-    out[n] = sorted(samples)[len(samples) // 2]
+        samples.append((clock() - start) / invokes * 1e6)
+    out[n] = min(samples) if clock is time.process_time else sorted(samples)[len(samples) // 2]
 print(json.dumps(out))
 """
 
@@ -82,13 +87,25 @@ def fit(points: Dict[int, float]) -> Tuple[float, float]:
     return my - slope * mx, slope
 
 
-def line_fit(sizes: List[int], invokes: int, rounds: int) -> Dict[str, Any]:
-    results: Dict[str, List[Dict[int, float]]] = {"vanilla": [], "accelerated": []}
+#: The third side of ``--without``: accelerated, with the named patches off.
+WITHOUT = "without"
+
+
+def _env(mode: str, without: str) -> Dict[str, str]:
+    env = mode_env(mode != "vanilla")
+    if mode == WITHOUT:
+        env["FAST_LANGGRAPH_DISABLE"] = without
+    return env
+
+
+def line_fit(sizes: List[int], invokes: int, rounds: int, without: str = "", clock: str = "wall") -> Dict[str, Any]:
+    modes = ("vanilla", WITHOUT, "accelerated") if without else ("vanilla", "accelerated")
+    results: Dict[str, List[Dict[int, float]]] = {mode: [] for mode in modes}
     for _ in range(rounds):
-        for mode in ("vanilla", "accelerated"):
+        for mode in modes:
             proc = subprocess.run(
-                [sys.executable, "-c", CHILD, ",".join(map(str, sizes)), str(invokes)],
-                env=mode_env(mode == "accelerated"),
+                [sys.executable, "-c", CHILD, ",".join(map(str, sizes)), str(invokes), clock],
+                env=_env(mode, without),
                 capture_output=True,
                 text=True,
                 check=True,
@@ -96,7 +113,8 @@ def line_fit(sizes: List[int], invokes: int, rounds: int) -> Dict[str, Any]:
             results[mode].append({int(k): v for k, v in json.loads(proc.stdout).items()})
     out: Dict[str, Any] = {}
     for mode, runs in results.items():
-        medians = {n: statistics.median(r[n] for r in runs) for n in sizes}
+        pick = min if clock == "cpu" else statistics.median
+        medians = {n: pick(r[n] for r in runs) for n in sizes}
         per_invoke, per_step = fit(medians)
         out[mode] = {"us_per_invoke_by_nodes": medians, "per_invoke_us": per_invoke, "per_superstep_us": per_step}
     return out
@@ -153,16 +171,25 @@ def breakdown(invokes: int, accelerated: bool) -> Dict[str, float]:
     return {k: v / whole for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
 
 
-def render(fits: Dict[str, Any], shares: Dict[str, Dict[str, float]]) -> str:
+def render(fits: Dict[str, Any], shares: Dict[str, Dict[str, float]], without: str = "") -> str:
     lines = ["framework overhead, linear graphs of trivial nodes (least-squares fit over node counts):"]
-    for mode in ("vanilla", "accelerated"):
+    for mode in ("vanilla", WITHOUT, "accelerated"):
+        if mode not in fits:
+            continue
         f = fits[mode]
-        lines.append("  %-12s per invoke %7.1f µs   per superstep %6.1f µs" % (mode, f["per_invoke_us"], f["per_superstep_us"]))
+        label = "without %s" % without if mode == WITHOUT else mode
+        lines.append("  %-12s per invoke %7.1f µs   per superstep %6.1f µs" % (label, f["per_invoke_us"], f["per_superstep_us"]))
     v, a = fits["vanilla"], fits["accelerated"]
     lines.append(
         "  ratio        per invoke %6.2fx     per superstep %6.2fx"
         % (v["per_invoke_us"] / a["per_invoke_us"], v["per_superstep_us"] / a["per_superstep_us"])
     )
+    if WITHOUT in fits:
+        w = fits[WITHOUT]
+        lines.append(
+            "  %s: per invoke %6.2fx, per superstep %6.2fx (accelerated vs without them)"
+            % (without, w["per_invoke_us"] / a["per_invoke_us"], w["per_superstep_us"] / a["per_superstep_us"])
+        )
     lines.append("")
     lines.append("share of profiled time by area (10-node graph, cProfile):")
     areas = sorted({k for s in shares.values() for k in s}, key=lambda k: -shares["vanilla"].get(k, 0))
@@ -180,15 +207,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--invokes", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile-invokes", type=int, default=200)
+    parser.add_argument("--without", default="", help="also measure the accelerated side with these patches off (a,b)")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall: median wall time; cpu: the process's CPU time, minimum over samples (steadier on a busy machine)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    fits = line_fit(sizes, args.invokes, args.rounds)
+    fits = line_fit(sizes, args.invokes, args.rounds, args.without, args.clock)
     shares = {mode: breakdown(args.profile_invokes, mode == "accelerated") for mode in ("vanilla", "accelerated")}
     if args.json:
         print(json.dumps({"fit": fits, "shares": shares}, indent=2))
     else:
-        print(render(fits, shares))
+        print(render(fits, shares, args.without))
     return 0
 
 

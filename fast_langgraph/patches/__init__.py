@@ -99,6 +99,64 @@ REGISTRY = (
         notes="Plain Python: the same object.__setattr__ calls the generated __init__ makes; "
         "classes with __post_init__, InitVar, init=False fields or custom __new__/__init__ use dataclasses.replace.",
     ),
+    PatchSpec(
+        name="callbacks",
+        summary="child callback managers and metadata merges per task without the no-op calls and ABC checks",
+        distribution="langchain-core",
+        # Verified: _merge_metadata_dicts, BaseCallbackManager.__init__/add_metadata/add_tags/
+        # set_handlers/add_handler, both get_child and handle_event are the same code in 1.7.7
+        # and 1.8.0-1.8.3.
+        supported=">=1.7.7,<=1.8.3",
+        targets=(
+            # Read at call time by add_metadata (a function-level import) and merge_configs.
+            Target("langchain_core.runnables.config", "_merge_metadata_dicts"),
+            # Class attributes: every manager class inherits them, whatever imported what.
+            Target("langchain_core.callbacks.base", "BaseCallbackManager.add_metadata"),
+            Target("langchain_core.callbacks.manager", "ParentRunManager.get_child"),
+            Target("langchain_core.callbacks.manager", "AsyncParentRunManager.get_child"),
+            # Read at call time by every CallbackManager / run-manager event method.
+            Target("langchain_core.callbacks.manager", "handle_event"),
+        ),
+        implementation="fast_langgraph.patches.callbacks",
+        needs_core=False,
+        notes="Plain Python: the same managers, lists and dicts, built without the calls that do "
+        "nothing when there are no handlers, tags or lc_versions; anything else runs langchain-core's code.",
+    ),
+    PatchSpec(
+        name="merge_metadata",
+        summary="per-task metadata merges in merge_configs without an ABC check per plain value",
+        distribution="langgraph",
+        # _merge_metadata is 1.2's (1.0/1.1 merge metadata inline). The patch also checks the
+        # source of _merge_metadata and _copy_mapping_value against the digests verified (1.2.24).
+        supported=">=1.2,<1.3",
+        targets=(
+            # merge_configs reads it from its module globals at call time.
+            Target("langgraph._internal._config", "_merge_metadata"),
+        ),
+        implementation="fast_langgraph.patches.merge_metadata",
+        needs_core=False,
+        notes="Plain Python: the same loop; str/int/float/bool/None/tuple/bytes values are kept "
+        "without isinstance(value, Mapping); other values and lc_versions use LangGraph's own rule.",
+    ),
+    PatchSpec(
+        name="uuid6",
+        summary="checkpoint ids (uuid6) without the generic UUID constructor; same values, same monotonic clock",
+        distribution="langgraph-checkpoint",
+        # uuid6 and UUID.__init__ are the same source in 2.1.2, 3.0.1, 4.0.0, 4.1.0, 4.2.0 and
+        # 4.3.2; the patch checks both digests, so a release that changed them is left alone.
+        supported=">=2.1.2,<4.4",
+        targets=(
+            Target("langgraph.checkpoint.base.id", "uuid6"),
+            # Importers holding a from-import binding (create_checkpoint, empty_checkpoint).
+            Target("langgraph.checkpoint.base", "uuid6", required=False),
+            Target("langgraph.pregel._checkpoint", "uuid6", required=False),
+            Target("langgraph.pregel.checkpoint", "uuid6", required=False),
+        ),
+        implementation="fast_langgraph.patches.uuid6",
+        needs_core=False,
+        notes="Plain Python: time.time_ns, _last_v6_timestamp and random.getrandbits are read and "
+        "written as the original does (same order); only the UUID object is built directly.",
+    ),
 )
 
 __all__ = ["REGISTRY", "PatchSkipped", "PatchSpec", "Target"]
