@@ -169,13 +169,31 @@ def _owner_and_name(module: Any, dotted: str) -> Tuple[Any, str]:
     return owner, name
 
 
-def _report(state: PatchState, status: str, reason: str, exc: Optional[BaseException] = None) -> None:
+def _report(
+    state: PatchState, status: str, reason: str, exc: Optional[BaseException] = None, expected: bool = False
+) -> None:
+    """Record why a patch did not apply; warn once, unless the registry foresaw it.
+
+    ``expected``: the installed release is outside the patch's declared range, which the
+    doctor counts as intended (exit 0); saying so at every start-up would only be noise.
+    """
     state.status, state.reason = status, reason
     if status == FAILED and _bootstrap.strict_mode() and exc is not None:
         raise exc
     if status in (FAILED, SKIPPED) and not state.warned:
         state.warned = True
-        log.warning("fast_langgraph: patch %r %s: %s (LangGraph runs unpatched there)", state.spec.name, status, reason)
+        log.log(
+            logging.DEBUG if expected else logging.WARNING,
+            "fast_langgraph: patch %r %s: %s (LangGraph runs unpatched there)",
+            state.spec.name,
+            status,
+            reason,
+        )
+
+
+def _out_of_range(state: PatchState) -> bool:
+    version = installed_version(state.spec.distribution)
+    return version is not None and not version_in_range(version, state.spec.supported)
 
 
 def _check_applicable(state: PatchState) -> Optional[str]:
@@ -230,7 +248,7 @@ def _apply_target(state: PatchState, target: Target, module: Any) -> None:
         try:
             reason = _check_applicable(state)
             if reason:
-                _report(state, SKIPPED, reason)
+                _report(state, SKIPPED, reason, expected=_out_of_range(state))
                 return
             version = installed_version(state.spec.distribution)
             if target.versions and version and not version_in_range(version, target.versions):

@@ -157,6 +157,15 @@ def test_unsupported_version_is_skipped(fake):
     assert f.state.status == "skipped" and "outside the supported range >=99" in f.state.reason
 
 
+def test_unsupported_version_is_skipped_without_a_warning(fake, caplog):
+    # Expected (the doctor exits 0 for it): no warning at every start-up on older lines.
+    with caplog.at_level(logging.WARNING, logger="fast_langgraph"):
+        f = fake(supported=">=99")
+        f.load()
+    assert f.state.status == "skipped"
+    assert not [r for r in caplog.records if f.module in r.getMessage()]
+
+
 def test_unsupported_version_whose_module_never_loads_is_reported_skipped(fake):
     # e.g. the channels patch on LangGraph 0.2: pregel._algo does not exist there.
     f = fake(supported=">=99")

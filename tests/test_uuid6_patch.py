@@ -65,17 +65,32 @@ def test_float_argument_fails_the_same_way():
             fn(clock_seq=1.5)
 
 
-def test_ids_stay_monotonic_and_everyone_uses_it():
-    from langgraph.checkpoint import base
-    from langgraph.pregel import _checkpoint
+def _importers() -> list:
+    """The modules of this LangGraph release that hold a from-import of uuid6."""
+    import importlib
 
-    assert id_module.uuid6 is base.uuid6 is _checkpoint.uuid6 is not ORIGINAL
+    found = []
+    for name in ("langgraph.checkpoint.base", "langgraph.pregel._checkpoint", "langgraph.pregel.checkpoint"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # pregel._checkpoint appeared in 0.6, pregel.checkpoint in 0.3
+            continue
+        if hasattr(module, "uuid6"):
+            found.append(module)
+    return found
+
+
+def test_ids_stay_monotonic_and_everyone_uses_it():
+    importers = _importers()
+    assert importers
+    assert id_module.uuid6 is not ORIGINAL
+    assert all(m.uuid6 is id_module.uuid6 for m in importers)
     ids = [str(id_module.uuid6(clock_seq=i % 3)) for i in range(2000)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert all(uuid.UUID(i).version == 6 for i in ids)
     fast_langgraph.unpatch("uuid6")
     try:
-        assert id_module.uuid6 is base.uuid6 is _checkpoint.uuid6 is ORIGINAL
+        assert id_module.uuid6 is ORIGINAL and all(m.uuid6 is ORIGINAL for m in importers)
     finally:
         fast_langgraph.patch(uuid6=None)
     assert id_module.uuid6 is not ORIGINAL
