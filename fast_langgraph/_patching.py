@@ -328,6 +328,12 @@ def activate() -> None:
                 continue
             if state.status == DISABLED:
                 state.status, state.reason = PENDING, ""
+            if _out_of_range(state):
+                # No hook at all: a module loaded through wrapt's importer shows its frame
+                # in the warnings its import emits (their file:line would differ from
+                # unpatched), and nothing would be patched anyway.
+                _report(state, SKIPPED, _check_applicable(state) or "", expected=True)
+                continue
             _refresh_status(state)
             for target in state.spec.targets:
                 if target.module in _hooked:

@@ -169,7 +169,8 @@ def test_unsupported_version_is_skipped_without_a_warning(fake, caplog):
 def test_unsupported_version_whose_module_never_loads_is_reported_skipped(fake):
     # e.g. the channels patch on LangGraph 0.2: pregel._algo does not exist there.
     f = fake(supported=">=99")
-    assert f.state.status == "pending"  # nothing imported: no hook has run
+    # Decided at activation, before anything is imported: no hook is even registered.
+    assert f.state.status == "skipped" and f.module not in _patching._hooked
     row = next(p for p in _patching.status() if p["name"] == f.module)
     assert row["status"] == "skipped" and "outside the supported range >=99" in row["reason"]
 
