@@ -21,4 +21,7 @@ def require_source(func: Any, verified: Iterable[str], what: str) -> None:
     except (OSError, TypeError) as exc:
         raise PatchSkipped("cannot read the source of %s (%s); left alone" % (what, exc)) from None
     if digest not in set(verified):
-        raise PatchSkipped("%s is not the code this patch was verified against (source %s); left alone" % (what, digest))
+        raise PatchSkipped(
+            "%s is not a verified version (source %s is not the code this patch was verified against); left alone"
+            % (what, digest)
+        )

@@ -7,29 +7,28 @@
 * ``JsonPlusSerializer.loads_typed`` (a method: the class itself is untouched, so
   ``with_allowlist`` and strict mode see a plain ``JsonPlusSerializer``): the ``msgpack``
   tag calls :func:`fast_langgraph._core.msgpack_unpackb` with exactly the arguments the
-  original passes to ``ormsgpack.unpackb``; every other tag is the original method. Ext
+  original passes to ``ormsgpack.unpackb``; every other tag is the original method. That
+  function runs ormsgpack itself, pausing the cyclic GC for large blobs of plain data. Ext
   values still go to the serializer's own ext hook (allowlist, events, warnings,
   construction are LangGraph's), which unpacks its payloads with ormsgpack as before.
 """
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import sys
-import textwrap
 from typing import Any
 
+from fast_langgraph.patches._source import require_source
 from fast_langgraph.patches._spec import PatchSkipped, Target, version_in_range
 
 # The ormsgpack releases whose unpackb the Rust decoder was checked against
 # (values, errors, nesting limit; tests/test_serde_decode.py).
 VERIFIED_ORMSGPACK = ">=1.13,<1.14"
 
-# sha256 of ``JsonPlusSerializer.loads_typed``'s dedented source, identical in
+# Source digest (patches._source) of ``JsonPlusSerializer.loads_typed``, identical in
 # langgraph-checkpoint 4.1.0-4.3.2: its msgpack branch is
 # ``ormsgpack.unpackb(data_, ext_hook=self._unpack_ext_hook, option=ormsgpack.OPT_NON_STR_KEYS)``.
-VERIFIED_LOADS_TYPED = {"821a2b49a0aa5083aa126d459059f8ca21291db4dc36ac99b4acff3e5aa4e61a"}
+VERIFIED_LOADS_TYPED = ("9df1ae9e6a3492c6",)
 
 # OPT_NON_STR_KEYS | PASSTHROUGH_DATACLASS | PASSTHROUGH_DATETIME | PASSTHROUGH_UUID
 # | PASSTHROUGH_ENUM | REPLACE_SURROGATES: the option set the Rust encoder implements.
@@ -67,16 +66,8 @@ def _replace_msgpack_enc(module: Any, target: Target, original: object) -> objec
     return make_msgpack_enc(module)
 
 
-def _source_hash(fn: Any) -> str:
-    try:
-        source = textwrap.dedent(inspect.getsource(fn)).strip()
-    except (OSError, TypeError):
-        return ""
-    return hashlib.sha256(source.encode()).hexdigest()
-
-
 def make_loads_typed(module: Any, original: Any) -> Any:
-    """A drop-in ``JsonPlusSerializer.loads_typed``: the msgpack tag through Rust."""
+    """A drop-in ``JsonPlusSerializer.loads_typed``: the msgpack tag through ``msgpack_unpackb``."""
     from fast_langgraph._core import msgpack_unpackb
 
     namespace = module.__dict__
@@ -93,7 +84,7 @@ def make_loads_typed(module: Any, original: Any) -> Any:
 
     loads_typed.__module__ = module.__name__
     loads_typed.__qualname__ = original.__qualname__
-    loads_typed.__doc__ = "fast_langgraph: msgpack-tagged checkpoints decoded in Rust, as ormsgpack.unpackb decodes them."
+    loads_typed.__doc__ = "fast_langgraph: msgpack-tagged checkpoints decoded by ormsgpack, the GC paused for large plain blobs."
     loads_typed.__wrapped__ = original  # type: ignore[attr-defined]
     return loads_typed
 
@@ -105,8 +96,7 @@ def _replace_loads_typed(module: Any, original: Any) -> Any:
     version = str(getattr(real, "__version__", "0"))
     if not version_in_range(version, VERIFIED_ORMSGPACK):
         raise PatchSkipped("ormsgpack %s: the decoder is verified against %s only" % (version, VERIFIED_ORMSGPACK))
-    if _source_hash(original) not in VERIFIED_LOADS_TYPED:
-        raise PatchSkipped("JsonPlusSerializer.loads_typed is not a verified version; loading left alone")
+    require_source(original, VERIFIED_LOADS_TYPED, "JsonPlusSerializer.loads_typed")
     return make_loads_typed(module, original)
 
 
