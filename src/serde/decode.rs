@@ -530,14 +530,14 @@ pub fn ext_share(input: &[u8], budget: usize) -> (usize, usize) {
                 Some(n) => (4 + n, 0),
                 None => break,
             },
-            Marker::Array16 | Marker::Map16 | Marker::Array32 | Marker::Map32 => {
-                let width = if matches!(Marker::from_u8(b), Marker::Array16 | Marker::Map16) {
+            m @ (Marker::Array16 | Marker::Map16 | Marker::Array32 | Marker::Map32) => {
+                let width = if matches!(m, Marker::Array16 | Marker::Map16) {
                     2
                 } else {
                     4
                 };
                 let Some(n) = be(pos, width) else { break };
-                let per = if matches!(Marker::from_u8(b), Marker::Map16 | Marker::Map32) {
+                let per = if matches!(m, Marker::Map16 | Marker::Map32) {
                     2
                 } else {
                     1
