@@ -150,3 +150,10 @@ def test_overhead_fit_and_breakdown(py):
     ).stdout
     assert "per superstep" in out and "loop and the rest" in out
     assert "without callbacks" in out and "callbacks: per invoke" in out
+
+
+def test_serde_parts_runs_and_checks_equal(py):
+    proc = py("import sys; from fast_langgraph.bench.serde import main; sys.exit(main(['--parts', '--budget', '0.02', '--json']))", timeout=300)
+    result = json.loads(proc.stdout)
+    assert [r["class"] for r in result["per_message_class"]] == ["HumanMessage", "AIMessage", "ToolMessage", "AIMessage"]
+    assert result["object_building_gc_off"]["equal"]

@@ -63,8 +63,12 @@ def messages_state(n: int) -> Dict[str, Any]:
 def json_like(target_bytes: int = 1_000_000) -> Dict[str, Any]:
     doc: Dict[str, Any] = {}
     i = 0
-    while len(json.dumps(doc)) < target_bytes:
-        doc["record-%d" % i] = {
+    # len(json.dumps(doc)), kept up to date per record (re-encoding the whole doc after
+    # every record made building it quadratic: a minute on a busy machine).
+    size = len("{}")
+    while size < target_bytes:
+        key = "record-%d" % i
+        doc[key] = {
             "id": i,
             "name": "item number %d" % i,
             "score": i * 0.25,
@@ -72,6 +76,7 @@ def json_like(target_bytes: int = 1_000_000) -> Dict[str, Any]:
             "tags": ["alpha", "beta", "gamma"][: i % 4],
             "nested": {"a": [1, 2, {"b": "c" * (i % 17)}], "none": None},
         }
+        size += len(json.dumps(key)) + len(": ") + len(json.dumps(doc[key])) + (len(", ") if i else 0)
         i += 1
     return doc
 
@@ -221,12 +226,99 @@ def render(rows: List[Dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def parts(budget_s: float) -> Dict[str, Any]:
+    """Where a load's time goes: the figures behind the README's explanations.
+
+    * per message class: LangGraph's whole ext hook vs its pieces (unpacking the payload,
+      the class's constructor) and the encoder's pieces (``model_dump``, ``_msgpack_enc``);
+    * tiny values: ``loads_typed`` patched vs unpatched (the wrapper's one extra call);
+    * object building: the Rust reader vs ormsgpack on the 1 MB dict, GC off on both sides.
+    Every pair is timed in this process with the same input; decoded values checked equal.
+    """
+    import gc
+    import importlib
+
+    import ormsgpack
+
+    import fast_langgraph
+    from fast_langgraph import _core
+    from langgraph.checkpoint.serde import jsonplus
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    serde = JsonPlusSerializer()
+    hook = serde._unpack_ext_hook
+    opt = ormsgpack.OPT_NON_STR_KEYS
+    per_class = []
+    for message in messages_state(4)["messages"]:
+        code, payload = ormsgpack.unpackb(jsonplus._msgpack_enc(message), ext_hook=lambda c, d: (c, d))
+        module, name, kwargs = ormsgpack.unpackb(payload, ext_hook=hook, option=opt)[:3]
+        cls = getattr(importlib.import_module(module), name)
+        per_class.append(
+            {
+                "class": type(message).__name__,
+                "hook_us": round(_time_us(lambda: hook(code, payload), budget_s), 2),
+                "unpack_us": round(_time_us(lambda: ormsgpack.unpackb(payload, ext_hook=hook, option=opt), budget_s), 2),
+                "constructor_us": round(_time_us(lambda: cls(**kwargs), budget_s), 2),
+                "model_dump_us": round(_time_us(message.model_dump, budget_s), 2),
+                "encode_us": round(_time_us(lambda: jsonplus._msgpack_enc(message), budget_s), 2),
+            }
+        )
+    tiny = []
+    for label, value in (("int", 5), ("str", "hello world"), ("3 messages", messages_state(3)["messages"])):
+        typed = serde.dumps_typed(value)
+        fast_langgraph.patch(serde=True)
+        on = _time_us(lambda: serde.loads_typed(typed), budget_s)
+        fast_langgraph.unpatch("serde")
+        off = _time_us(lambda: serde.loads_typed(typed), budget_s)
+        fast_langgraph.patch(serde=None)
+        tiny.append({"value": label, "unpatched_us": round(off, 3), "patched_us": round(on, 3)})
+    blob = ormsgpack.packb(json_like(), option=opt)
+    previous = _core.msgpack_native_min_input(0)  # every input through the Rust reader
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rust_value = _core.msgpack_unpackb(blob, ext_hook=hook, option=opt)
+        equal = rust_value == ormsgpack.unpackb(blob, ext_hook=hook, option=opt)
+        rust = _time_us(lambda: _core.msgpack_unpackb(blob, ext_hook=hook, option=opt), budget_s)
+        orm = _time_us(lambda: ormsgpack.unpackb(blob, ext_hook=hook, option=opt), budget_s)
+    finally:
+        if was_enabled:
+            gc.enable()
+        _core.msgpack_native_min_input(previous)
+    building = {"bytes": len(blob), "rust_reader_us": round(rust, 1), "ormsgpack_us": round(orm, 1), "equal": equal}
+    return {"per_message_class": per_class, "tiny_loads": tiny, "object_building_gc_off": building}
+
+
+def render_parts(result: Dict[str, Any]) -> str:
+    lines = ["per message, median us: LangGraph's ext hook = unpack + checks + constructor; encode = model_dump + framing"]
+    lines.append("%-14s %8s %8s %12s %11s %8s" % ("class", "hook", "unpack", "constructor", "model_dump", "encode"))
+    for r in result["per_message_class"]:
+        lines.append(
+            "%-14s %8.2f %8.2f %12.2f %11.2f %8.2f"
+            % (r["class"], r["hook_us"], r["unpack_us"], r["constructor_us"], r["model_dump_us"], r["encode_us"])
+        )
+    lines.append("tiny values, loads_typed median us (unpatched -> patched):")
+    for r in result["tiny_loads"]:
+        lines.append("  %-12s %8.3f -> %8.3f" % (r["value"], r["unpatched_us"], r["patched_us"]))
+    b = result["object_building_gc_off"]
+    lines.append(
+        "building a %d-byte plain blob with the GC off: Rust reader %.1f us, ormsgpack %.1f us (equal: %s)"
+        % (b["bytes"], b["rust_reader_us"], b["ormsgpack_us"], b["equal"])
+    )
+    return "\n".join(lines)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fast_langgraph.bench serde", description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=1.2, help="seconds per measurement, over all rounds")
     parser.add_argument("--rounds", type=int, default=3, help="patched/unpatched alternations per case")
+    parser.add_argument("--parts", action="store_true", help="where a load's time goes (see parts())")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.parts:
+        result = parts(args.budget / 4)
+        print(json.dumps(result, indent=2) if args.json else render_parts(result))
+        return 0 if result["object_building_gc_off"]["equal"] else 1
     rows = run(args.budget, args.rounds)
     print(json.dumps(rows, indent=2) if args.json else render(rows))
     return 0 if all(r["equal"] for r in rows) else 1
