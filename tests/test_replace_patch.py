@@ -8,7 +8,7 @@ from typing import ClassVar
 import pytest
 
 import fast_langgraph
-from fast_langgraph.patches.replace import plan_for, replace
+from fast_langgraph.patches.replace import _copiers, copier_for, plan_for, replace
 
 state = {p["name"]: p for p in fast_langgraph.patch_status()}.get("replace")
 
@@ -99,6 +99,39 @@ def test_plans():
         assert plan_for(cls) is None, cls
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class SlottedLogged:
+    a: int
+    b: int = 0
+
+    def __getattribute__(self, name):  # runs code on reads: the generated copy must not be used
+        return object.__getattribute__(self, name)
+
+
+def test_slotted_classes_get_generated_code():
+    assert copier_for(Plain).__code__.co_filename.endswith("replace.py")  # no slots: the loop
+    assert copier_for(Slotted).__code__.co_filename.startswith("<fast_langgraph replace for Slotted")
+    assert copier_for(SlottedLogged).__code__.co_filename.endswith("replace.py")
+    assert replace(SlottedLogged(1), b=2) == dataclasses.replace(SlottedLogged(1), b=2)
+
+
+@pytest.mark.parametrize("changes", [{}, {"a": 5}, {"b": 5}, {"a": 1, "b": 2}])
+def test_an_unset_slot_behaves_like_dataclasses_replace(changes):
+    # An instance made without __init__: dataclasses.replace reads only the unchanged
+    # fields, so it fails or succeeds depending on which were given.
+    blank = object.__new__(Slotted)
+    object.__setattr__(blank, "a", 1)
+    try:
+        expected = dataclasses.replace(blank, **changes)
+    except AttributeError as e:
+        with pytest.raises(AttributeError) as got:
+            replace(blank, **changes)
+        assert str(got.value) == str(e)
+    else:
+        assert replace(blank, **changes) == expected
+    assert Slotted in _copiers
+
+
 @pytest.mark.skipif(state is None or not state["in_range"], reason="replace patch not applicable here")
 def test_langgraph_runtime_uses_it():
     from langgraph import runtime
@@ -106,3 +139,6 @@ def test_langgraph_runtime_uses_it():
     assert runtime.replace is replace
     r = runtime.Runtime(context={"u": 1}, store=None)
     assert r.override(context={"u": 2}) == dataclasses.replace(r, context={"u": 2})
+    info = runtime.ExecutionInfo(checkpoint_id="c", checkpoint_ns="", task_id="t")
+    r = r.override(execution_info=info)
+    assert r.patch_execution_info(node_attempt=2) == dataclasses.replace(r, execution_info=dataclasses.replace(info, node_attempt=2))

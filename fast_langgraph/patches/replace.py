@@ -6,7 +6,10 @@ walks the field list, builds keyword arguments and calls the generated ``__init_
 which sets each field with ``object.__setattr__``. For a class where that is all
 ``__init__`` does, :func:`replace` below does exactly those ``object.__setattr__``
 calls on a fresh ``object.__new__(cls)`` instance, from a field list computed once
-per class. Anything else (non-frozen classes, ``__post_init__``, ``InitVar``,
+per class. For a slotted class (LangGraph's ``Runtime`` and ``ExecutionInfo``) that
+per-class copy is generated code that stores through the slots' own descriptors:
+0.76 against 1.26 µs a copy of ``Runtime`` (2.1 for ``dataclasses.replace``).
+Anything else (non-frozen classes, ``__post_init__``, ``InitVar``,
 ``init=False`` fields, a custom ``__new__`` or ``__init__``, or a change naming a
 field it does not plan for) goes to ``dataclasses.replace`` itself.
 """
@@ -14,7 +17,9 @@ field it does not plan for) goes to ``dataclasses.replace`` itself.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, Optional, Tuple
+import keyword
+import types
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from fast_langgraph.patches._spec import PatchSkipped, Target
 
@@ -22,8 +27,11 @@ _replace = dataclasses.replace
 _new = object.__new__
 _setattr = object.__setattr__
 
-#: class -> (field names, as a frozenset) in __init__ order, or None: use dataclasses.replace.
-_plans: Dict[type, Optional[Tuple[Tuple[str, ...], frozenset]]] = {}
+#: A per-class copy: (obj, changes) -> new instance.
+Copier = Callable[[Any, Dict[str, Any]], Any]
+
+#: class -> its copier, or None: use dataclasses.replace.
+_copiers: Dict[type, Optional[Copier]] = {}
 
 
 def plan_for(cls: type) -> Optional[Tuple[Tuple[str, ...], frozenset]]:
@@ -51,19 +59,66 @@ def plan_for(cls: type) -> Optional[Tuple[Tuple[str, ...], frozenset]]:
     return tuple(names), frozenset(names)
 
 
+def _generic_copier(cls: type, names: Tuple[str, ...], allowed: frozenset) -> Copier:
+    def copy(obj: Any, changes: Dict[str, Any]) -> Any:
+        if not allowed.issuperset(changes):
+            return _replace(obj, **changes)
+        new = _new(cls)
+        for name in names:
+            _setattr(new, name, changes[name] if name in changes else getattr(obj, name))
+        return new
+
+    return copy
+
+
+def _slots_copier(cls: type, names: Tuple[str, ...], allowed: frozenset) -> Optional[Copier]:
+    """Straight-line code storing through the slot descriptors, or None if not all slots.
+
+    Unchanged fields are read eagerly (``changes.get(name, obj.name)``): a slot read
+    runs no code, and a slot left unset (an instance made without ``__init__``) raises
+    AttributeError, on which dataclasses.replace itself decides what happens.
+    """
+    if cls.__getattribute__ is not object.__getattribute__:
+        return None
+    for name in names:
+        if type(cls.__dict__.get(name)) is not types.MemberDescriptorType:
+            return None
+        if not name.isidentifier() or keyword.iskeyword(name):
+            return None
+    body = "".join("        set_%d(new, get(%r, obj.%s))\n" % (i, n, n) for i, n in enumerate(names))
+    source = (
+        "def copy(obj, changes):\n"
+        "    if not allowed.issuperset(changes):\n"
+        "        return _replace(obj, **changes)\n"
+        "    get = changes.get\n"
+        "    new = _new(cls)\n"
+        "    try:\n" + body + "    except AttributeError:\n"
+        "        return _replace(obj, **changes)\n"
+        "    return new\n"
+    )
+    namespace: Dict[str, Any] = {"_replace": _replace, "_new": _new, "cls": cls, "allowed": allowed}
+    namespace.update(("set_%d" % i, cls.__dict__[n].__set__) for i, n in enumerate(names))
+    exec(compile(source, "<fast_langgraph replace for %s>" % cls.__qualname__, "exec"), namespace)
+    return namespace["copy"]
+
+
+def copier_for(cls: type) -> Optional[Copier]:
+    plan = plan_for(cls)
+    if plan is None:
+        return None
+    return _slots_copier(cls, *plan) or _generic_copier(cls, *plan)
+
+
 def replace(obj: Any, /, **changes: Any) -> Any:
     """``dataclasses.replace``, without its generic walk for plain frozen dataclasses."""
     cls = type(obj)
     try:
-        plan = _plans[cls]
+        copy = _copiers[cls]
     except KeyError:
-        plan = _plans[cls] = plan_for(cls)
-    if plan is None or not plan[1].issuperset(changes):
+        copy = _copiers[cls] = copier_for(cls)
+    if copy is None:
         return _replace(obj, **changes)
-    new = _new(cls)
-    for name in plan[0]:
-        _setattr(new, name, changes[name] if name in changes else getattr(obj, name))
-    return new
+    return copy(obj, changes)
 
 
 replace.__wrapped__ = _replace  # type: ignore[attr-defined]
