@@ -4,8 +4,8 @@ Cases: ``suite`` (the default: LangGraph workloads, vanilla vs accelerated),
 ``startup`` (cost of the autoload), ``executor`` (the demo graphs), ``caches``,
 ``serde`` (checkpoint encoding), ``saver`` (SQLite checkpointers), ``channels``
 (add_messages, apply_writes and the state-merge helpers), ``overhead`` (LangGraph's
-per-invoke and per-superstep cost, and where it goes),
-``profiler`` (GraphProfiler's overhead).
+per-invoke and per-superstep cost, and where it goes), ``ceilings`` (the most that
+replacing one of LangGraph's per-step functions could gain), ``profiler`` (GraphProfiler's overhead).
 """
 
 import importlib
@@ -21,6 +21,7 @@ CASES = {
     "saver": "fast_langgraph.bench.sqlite_saver",
     "channels": "fast_langgraph.bench.channels",
     "overhead": "fast_langgraph.bench.overhead",
+    "ceilings": "fast_langgraph.bench.ceilings",
     "profiler": "fast_langgraph.bench.profiler",
 }
 

@@ -11,10 +11,11 @@ accelerated:
   than wall time when other jobs share the machine.
 * **Per-patch contribution** (``--without a,b``): a third side, accelerated with those
   patches off (``FAST_LANGGRAPH_DISABLE``), interleaved with the other two in the same run.
-* **Breakdown by area.** A 10-node graph runs under ``cProfile``; the time of every
-  function is attributed to the first area its call stack enters (config and
-  callback merging, task preparation, checkpoint create/copy, channel updates,
-  executor, serialization, saver I/O), the remainder being the loop itself.
+* **Breakdown by area.** A 10-node graph runs under ``cProfile``; the own time of
+  every function goes to its area (config and callback merging, task preparation,
+  checkpoint create/copy, channel updates, executor, running the task, writes and
+  streaming, serialization, saver I/O) or, if it has none, to its callers' areas in
+  proportion to the time it spent under each; the remainder is the loop itself.
   cProfile slows Python code more than C code, so read the shares, not the µs.
 
 This is the reproducible form of the breakdown the orchestration issue starts from.
@@ -34,11 +35,28 @@ from fast_langgraph.bench.suite import mode_env
 AREAS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
     ("channel updates", ("_algo:apply_writes", "algo:apply_writes", "channels/", "graph/message")),
     ("task preparation", ("prepare_next_tasks", "prepare_single_task", "_triggers", "prepare_push")),
-    ("config/callbacks", ("merge_configs", "patch_config", "ensure_config", "callbacks/manager", "get_callback_manager")),
+    (
+        "config/callbacks",
+        (
+            "merge_configs",
+            "patch_config",
+            "ensure_config",
+            "callbacks/manager",
+            "get_callback_manager",
+            "_merge_metadata",
+            # our own replacements of some of those
+            "patches/callbacks",
+            "patches/merge_metadata",
+        ),
+    ),
     ("checkpoint create/copy", ("create_checkpoint", "copy_checkpoint", "empty_checkpoint", "channels_from_checkpoint")),
     ("serialization", ("serde/", "jsonplus")),
     ("saver I/O", ("checkpoint/memory", "checkpoint/sqlite", "sqlite_saver")),
     ("executor", ("_executor", "executor_pool", "concurrent/futures", "threading")),
+    # what runs a task around the node's own body: retries, runtime copies, the node's
+    # runnable sequence and its channel writes
+    ("running the task", ("run_with_retry", "/_runnable", "utils/runnable", "pregel/_write", "pregel/write", "graph/state", "runtime.py")),
+    ("writes and streaming", ("put_writes", "output_writes", ":_emit", "pregel/_io", "pregel/io", "runner.py:commit", "pregel/_messages")),
 )
 
 CHILD = r"""
@@ -74,7 +92,8 @@ prof.disable()
 stats = pstats.Stats(prof).stats
 rows = []
 for (file, line, name), (cc, nc, tt, ct, callers) in stats.items():
-    rows.append([file, name, tt, [[f, n] for (f, _l, n) in callers]])
+    # Per caller: this function's own time when called from there (cProfile keeps it).
+    rows.append([file, name, tt, [[f, n, c[2]] for (f, _l, n), c in callers.items()]])
 print(json.dumps(rows))
 """
 
@@ -140,33 +159,58 @@ def breakdown(invokes: int, accelerated: bool) -> Dict[str, float]:
         check=True,
     )
     rows = json.loads(proc.stdout)
-    callers: Dict[str, List[str]] = {}
+    return attribute(rows)
+
+
+#: A function's own time, split over the areas its callers are in: area -> fraction.
+Shares = Dict[str, float]
+
+
+def attribute(rows: List[Any]) -> Dict[str, float]:
+    """Share of profiled time by area, from cProfile rows ``[file, name, tt, callers]``.
+
+    A function in no area inherits its callers' areas, weighted by the own time it
+    spent under each caller (gprof's rule). Taking the first caller instead is
+    wrong for anything reached along several paths: ``Context.run`` is entered
+    from the node call and from a context manager's ``__exit__`` in the executor,
+    and a first-match walk booked every node call to the executor.
+    """
+    callers: Dict[str, Dict[str, float]] = {}
     own: Dict[str, float] = {}
     for file, name, tt, called_by in rows:
         key = _key(file, name)
         own[key] = own.get(key, 0.0) + tt
-        callers.setdefault(key, []).extend(_key(f, n) for f, n in called_by)
+        weights = callers.setdefault(key, {})
+        for f, n, caller_tt in called_by:
+            caller = _key(f, n)
+            weights[caller] = weights.get(caller, 0.0) + caller_tt
 
-    memo: Dict[str, Optional[str]] = {}
+    memo: Dict[str, Shares] = {}
+    rest = "loop and the rest"
 
-    def area(key: str, depth: int = 0) -> Optional[str]:
-        # The function's own area, else the area of the first caller that has one.
+    def shares(key: str, depth: int = 0) -> Shares:
         if key in memo:
             return memo[key]
-        memo[key] = None  # cycles
         found = _area_of(key)
-        if found is None and depth < 40:
-            for caller in callers.get(key, ()):
-                found = area(caller, depth + 1)
-                if found:
-                    break
-        memo[key] = found
-        return found
+        if found is not None:
+            memo[key] = {found: 1.0}
+            return memo[key]
+        memo[key] = {rest: 1.0}  # a recursion cycle counts as the loop
+        weights = callers.get(key, {})
+        total = sum(weights.values())
+        if total <= 0 or depth >= 40:
+            return memo[key]
+        out: Shares = {}
+        for caller, weight in weights.items():
+            for name, fraction in shares(caller, depth + 1).items():
+                out[name] = out.get(name, 0.0) + fraction * weight / total
+        memo[key] = out
+        return out
 
     totals: Dict[str, float] = {}
     for key, tt in own.items():
-        name = area(key) or "loop and the rest"
-        totals[name] = totals.get(name, 0.0) + tt
+        for name, fraction in shares(key).items():
+            totals[name] = totals.get(name, 0.0) + tt * fraction
     whole = sum(totals.values()) or 1.0
     return {k: v / whole for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
 
