@@ -640,7 +640,10 @@ unsafe extern "C" fn unpackb_fastcall(
     // SAFETY: CPython calls this with the GIL held (attached thread).
     let py = unsafe { Python::assume_attached() };
     // Anything but a large bytes input: ormsgpack's own C function, called with the
-    // very arguments CPython gave us.
+    // very arguments CPython gave us. The ext-heavy scan also runs later, in the
+    // native route (at most 4,096 values, microseconds): deciding only there would send
+    // large ext-heavy blobs through a Python-level call, whose recursion accounting
+    // truncates deep nesting one or two levels earlier than ormsgpack's own entry point.
     if let Ok(st) = statics(py) {
         if let Some((function, slf)) = st.ormsgpack_fastcall {
             let input = if nargs >= 1 {
