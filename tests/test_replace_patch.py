@@ -139,6 +139,8 @@ def test_langgraph_runtime_uses_it():
     assert runtime.replace is replace
     r = runtime.Runtime(context={"u": 1}, store=None)
     assert r.override(context={"u": 2}) == dataclasses.replace(r, context={"u": 2})
+    if not hasattr(runtime, "ExecutionInfo"):  # LangGraph < 1.1
+        return
     info = runtime.ExecutionInfo(checkpoint_id="c", checkpoint_ns="", task_id="t")
     r = r.override(execution_info=info)
     assert r.patch_execution_info(node_attempt=2) == dataclasses.replace(r, execution_info=dataclasses.replace(info, node_attempt=2))
