@@ -63,7 +63,7 @@ def _generic_copier(cls: type, names: Tuple[str, ...], allowed: frozenset) -> Co
     def copy(obj: Any, changes: Dict[str, Any]) -> Any:
         if not allowed.issuperset(changes):
             return _replace(obj, **changes)
-        new = _new(cls)
+        new: Any = _new(cls)
         for name in names:
             _setattr(new, name, changes[name] if name in changes else getattr(obj, name))
         return new
