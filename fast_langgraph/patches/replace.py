@@ -7,8 +7,7 @@ which sets each field with ``object.__setattr__``. For a class where that is all
 ``__init__`` does, :func:`replace` below does exactly those ``object.__setattr__``
 calls on a fresh ``object.__new__(cls)`` instance, from a field list computed once
 per class. For a slotted class (LangGraph's ``Runtime`` and ``ExecutionInfo``) that
-per-class copy is generated code that stores through the slots' own descriptors:
-0.76 against 1.26 µs a copy of ``Runtime`` (2.1 for ``dataclasses.replace``).
+per-class copy is generated code that stores through the slots' own descriptors.
 Anything else (non-frozen classes, ``__post_init__``, ``InitVar``,
 ``init=False`` fields, a custom ``__new__`` or ``__init__``, or a change naming a
 field it does not plan for) goes to ``dataclasses.replace`` itself.
