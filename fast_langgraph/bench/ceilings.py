@@ -18,12 +18,9 @@ Numbers are for the installed LangGraph, accelerated unless ``--vanilla``.
 
 import argparse
 import json
-import subprocess
-import sys
-import tempfile
 from typing import Any, Dict, List, Optional, Tuple
 
-from fast_langgraph.bench.suite import mode_env
+from fast_langgraph.bench.suite import run_child
 
 #: (label, module, attribute path): where the caller looks the function up. Modules
 #: lost their leading underscore before LangGraph 0.6: the child tries both spellings.
@@ -88,19 +85,9 @@ print(json.dumps({"share": best[0], "calls_per_op": best[1], "us_per_op": best[2
 def measure(workload: str, n: int, accelerated: bool) -> List[Dict[str, Any]]:
     rows = []
     for label, module, path in CANDIDATES:
-        proc = subprocess.run(
-            [sys.executable, "-c", CHILD, workload, module, path, str(n)],
-            env=mode_env(accelerated),
-            cwd=tempfile.gettempdir(),
-            capture_output=True,
-            text=True,
-        )
         row: Dict[str, Any] = {"label": label, "target": "%s.%s" % (module, path)}
-        if proc.returncode != 0:
-            last = proc.stderr.strip().splitlines()
-            row["error"] = last[-1] if last else "exit %d" % proc.returncode
-        else:
-            row.update(json.loads(proc.stdout))
+        row.update(run_child(CHILD, [workload, module, path, str(n)], accelerated))
+        if "error" not in row:
             calls = row["calls_per_op"]
             row["us_per_call"] = row["share"] * row["us_per_op"] / calls if calls else 0.0
             row["ceiling"] = 1.0 / (1.0 - row["share"]) if row["share"] < 1 else float("inf")

@@ -73,14 +73,18 @@ def mode_env(accelerated: bool) -> Dict[str, str]:
     return env
 
 
-def _sample(python: str, workload: str, n: int, accelerated: bool) -> Dict[str, Any]:
-    env = mode_env(accelerated)
+def run_child(code: str, args: List[str], accelerated: bool, python: str = sys.executable) -> Dict[str, Any]:
+    """Run ``code`` in a fresh interpreter outside the source tree; its JSON output, or ``{"error": last stderr line}``."""
     proc = subprocess.run(
-        [python, "-c", CHILD, workload, str(n)], env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True
+        [python, "-c", code, *args], env=mode_env(accelerated), cwd=tempfile.gettempdir(), capture_output=True, text=True
     )
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "exit %d" % proc.returncode}
     return json.loads(proc.stdout)
+
+
+def _sample(python: str, workload: str, n: int, accelerated: bool) -> Dict[str, Any]:
+    return run_child(CHILD, [workload, str(n)], accelerated, python)
 
 
 def run(quick: bool, rounds: int, workloads: List[str], compare: Optional[str]) -> List[Dict[str, Any]]:
