@@ -108,6 +108,26 @@ class SlottedLogged:
         return object.__getattribute__(self, name)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class SlottedFallback:
+    a: int
+    b: int = 0
+    reads = []  # not a field: no annotation
+
+    def __getattr__(self, name):  # runs only when a slot is unset
+        SlottedFallback.reads.append(name)
+        return -1
+
+
+def test_getattr_runs_only_where_dataclasses_replace_runs_it():
+    # b unset, then changed: dataclasses.replace never reads b, so __getattr__ must not run.
+    blank = object.__new__(SlottedFallback)
+    object.__setattr__(blank, "a", 1)
+    assert replace(blank, b=2) == dataclasses.replace(blank, b=2)
+    assert SlottedFallback.reads == []
+    assert copier_for(SlottedFallback).__code__.co_filename.endswith("replace.py")
+
+
 def test_slotted_classes_get_generated_code():
     assert copier_for(Plain).__code__.co_filename.endswith("replace.py")  # no slots: the loop
     assert copier_for(Slotted).__code__.co_filename.startswith("<fast_langgraph replace for Slotted")

@@ -73,11 +73,13 @@ def _generic_copier(cls: type, names: Tuple[str, ...], allowed: frozenset) -> Co
 def _slots_copier(cls: type, names: Tuple[str, ...], allowed: frozenset) -> Optional[Copier]:
     """Straight-line code storing through the slot descriptors, or None if not all slots.
 
-    Unchanged fields are read eagerly (``changes.get(name, obj.name)``): a slot read
-    runs no code, and a slot left unset (an instance made without ``__init__``) raises
-    AttributeError, on which dataclasses.replace itself decides what happens.
+    Every field is read, changed or not (``changes.get(name, obj.name)``). That is only
+    equal to dataclasses.replace, which reads the unchanged ones, if a read runs no code:
+    no ``__getattribute__`` of the class's own, and no ``__getattr__`` (it would run for a
+    slot left unset, on an instance made without ``__init__``). Without one, an unset slot
+    raises AttributeError, on which dataclasses.replace itself decides what happens.
     """
-    if cls.__getattribute__ is not object.__getattribute__:
+    if cls.__getattribute__ is not object.__getattribute__ or hasattr(cls, "__getattr__"):
         return None
     for name in names:
         if type(cls.__dict__.get(name)) is not types.MemberDescriptorType:
