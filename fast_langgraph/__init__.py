@@ -1,9 +1,11 @@
 """fast_langgraph: a drop-in accelerator for LangGraph.
 
 Installed with pip, it patches LangGraph automatically (through a ``.pth``
-autoload) when LangGraph is imported; ``FAST_LANGGRAPH=0`` turns that off.
-This module stays import-light: the Rust core and the patch machinery load
-only when first used.
+autoload) when LangGraph is imported. ``FAST_LANGGRAPH=0`` turns that off,
+``FAST_LANGGRAPH_DISABLE=a,b`` / ``FAST_LANGGRAPH_ENABLE=a,b`` turn single patches
+off / on, and :func:`patch` overrides them all from code (the precedence is in
+:mod:`fast_langgraph._switches`). This module stays import-light: the Rust core and
+the patch machinery load only when first used.
 """
 
 from fast_langgraph._version import __version__
@@ -64,24 +66,26 @@ def patch(**switches):
     """Apply the patches (for interpreters that skip ``.pth`` files, e.g. ``python -S``).
 
     Without arguments, patches follow the environment (``FAST_LANGGRAPH``,
-    ``FAST_LANGGRAPH_DISABLE``). ``patch(executor=False)`` or ``patch(executor=True)``
-    overrides the environment for that patch. Safe to call more than once; patches
+    ``FAST_LANGGRAPH_DISABLE``, ``FAST_LANGGRAPH_ENABLE``). ``patch(executor=False)`` or
+    ``patch(executor=True)`` overrides the environment for that patch, and
+    ``patch(executor=None)`` hands it back to the environment; any other value, or an
+    unknown patch name, raises :class:`TypeError`. Safe to call more than once; patches
     whose LangGraph modules are not imported yet apply when they are.
     """
-    from fast_langgraph import _patching
+    from fast_langgraph import _bootstrap
 
-    _patching.patch(**switches)
+    _bootstrap.patch(**switches)
 
 
 def unpatch(*names):
     """Revert the named patches (all when no name is given) and keep them off."""
-    from fast_langgraph import _patching
+    from fast_langgraph import _bootstrap
 
-    _patching.unpatch(*names)
+    _bootstrap.unpatch(*names)
 
 
 def patch_status():
     """A list of dicts, one per registered patch: name, status, reason, targets."""
-    from fast_langgraph import _patching
+    from fast_langgraph import _bootstrap
 
-    return _patching.status()
+    return _bootstrap.status()

@@ -1,24 +1,29 @@
 """Autoload bootstrap: stdlib only, nearly free, unable to raise.
 
-``fast_langgraph.pth`` (installed as ``fast_langgraph_autoload.pth``) holds an
-inline copy of :class:`FastLangGraphAutoload`: importing any module from a
-``.pth`` costs ~1.5 ms per interpreter start, inline code ~0.4 ms. When
-``FAST_LANGGRAPH`` is 0/false/off/no it does nothing else. Otherwise it puts a
-meta-path watcher first in ``sys.meta_path``; the first import of ``langgraph``
-or ``langchain_core`` calls :func:`on_trigger`, which loads wrapt and the patch
-registry (``fast_langgraph._patching``) so that post-import hooks exist before
-any LangGraph submodule is imported.
+Calls go one way: the ``.pth`` line -> this module -> :mod:`fast_langgraph._patching`
+-> :mod:`fast_langgraph.patches`. ``fast_langgraph.pth`` (installed as
+``fast_langgraph_autoload.pth``) holds an inline copy of :class:`FastLangGraphAutoload`:
+importing any module from a ``.pth`` costs ~1.5 ms per interpreter start, inline code
+~0.4 ms. When ``FAST_LANGGRAPH`` is 0/false/off/no it does nothing else (the switches
+are documented in :mod:`fast_langgraph._switches`). Otherwise it puts a meta-path
+watcher first in ``sys.meta_path``; the first import of ``langgraph`` or
+``langchain_core`` calls :func:`on_trigger`, which loads the patch registry
+(``fast_langgraph._patching``) and its post-import hooks before any LangGraph
+submodule is imported.
 
 :func:`autoload` is the zero-argument equivalent for ``.start`` files
-(PEP 829, Python >= 3.15) and for embedders.
+(PEP 829, Python >= 3.15) and for embedders; :func:`patch` and :func:`unpatch` are
+what ``fast_langgraph.patch()`` / ``unpatch()`` call.
 """
 
-import os
 import sys
 
-#: Values of ``FAST_LANGGRAPH`` that turn every patch off.
-OFF_VALUES = frozenset(("0", "false", "off", "no"))
-ON_VALUES = frozenset(("1", "true", "on", "yes"))
+from fast_langgraph import _switches
+
+#: Kept for callers of the old names; the switches live in :mod:`fast_langgraph._switches`.
+disabled_by_env = _switches.disabled
+strict_mode = _switches.strict
+
 #: Top-level packages whose first import wakes the accelerator up.
 TRIGGER_PACKAGES = ("langgraph", "langchain_core")
 
@@ -27,16 +32,6 @@ TRIGGER_PACKAGES = ("langgraph", "langchain_core")
 state = "not run"
 #: Who armed it: "site" (.pth / .start autoload) or "explicit" (fast_langgraph.patch()).
 origin = None
-
-
-def disabled_by_env(environ=os.environ):
-    """True when ``FAST_LANGGRAPH`` is 0/false/off/no (any case, surrounding blanks ignored)."""
-    return environ.get("FAST_LANGGRAPH", "").strip().lower() in OFF_VALUES
-
-
-def strict_mode(environ=os.environ):
-    """``FAST_LANGGRAPH_STRICT=1``: our own internal errors raise instead of being logged (for CI)."""
-    return environ.get("FAST_LANGGRAPH_STRICT", "").strip().lower() in ON_VALUES
 
 
 class FastLangGraphAutoload:
@@ -72,7 +67,7 @@ def _activate():
         state = "activated"
     except Exception as exc:  # never break the host program
         state = "failed: %r" % (exc,)
-        if strict_mode():
+        if _switches.strict():
             raise
         try:
             import logging
@@ -99,11 +94,35 @@ def start(origin_name="explicit"):
     state = "waiting"
 
 
+def patch(**switches):
+    """Explicit switches (``fast_langgraph.patch``): record them, then arm or re-apply."""
+    from fast_langgraph import _patching
+
+    if _patching.set_overrides(switches):
+        start("explicit")
+        if state == "activated":
+            _patching.activate()  # also patches modules imported before this call
+
+
+def unpatch(*names):
+    """Revert the named patches (all when none is named) and keep them off."""
+    from fast_langgraph import _patching
+
+    patch(**{name: False for name in names or _patching.names()})
+
+
+def status():
+    """``fast_langgraph.patch_status()``."""
+    from fast_langgraph import _patching
+
+    return _patching.status(state)
+
+
 def autoload():
     """Zero-argument entry point, equivalent to the ``.pth`` line. Never raises."""
     global state
     try:
-        if disabled_by_env():
+        if _switches.disabled():
             state = "disabled"
             return
         start("site")

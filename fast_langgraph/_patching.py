@@ -1,11 +1,13 @@
 """Applies and reverts the patches of :mod:`fast_langgraph.patches` and records what happened.
 
-Switch precedence, lowest to highest: the registry's default, then
-``FAST_LANGGRAPH_DISABLE=a,b`` (``*`` or ``all`` for every patch), then
-``FAST_LANGGRAPH=0``, then explicit ``fast_langgraph.patch(name=True/False)``.
+Which patches are on is decided by the switches (:mod:`fast_langgraph._switches` documents
+them and their precedence) and by explicit overrides, which :mod:`fast_langgraph._bootstrap`
+passes in (:func:`set_overrides`). Post-import hooks (:mod:`fast_langgraph._import_hooks`)
+apply each patch when its target module is imported.
 
 Every failure is recorded on the patch (status ``skipped`` or ``failed``, with the
-reason), logged once, and swallowed, unless ``FAST_LANGGRAPH_STRICT=1``.
+reason), logged once, and swallowed, unless ``FAST_LANGGRAPH_STRICT=1``. When the Rust
+core cannot load, that is one warning for all the patches that need it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 import threading
 from typing import Any, Dict, List, Optional, Tuple
 
-from fast_langgraph import _bootstrap
+from fast_langgraph import _switches
 from fast_langgraph.patches import REGISTRY, PatchSkipped, PatchSpec, Target
 from fast_langgraph.patches._spec import version_in_range
 
@@ -47,26 +49,14 @@ class PatchState:
 
     def enabled(self) -> Tuple[bool, str]:
         """Whether the switches allow this patch, and which switch decided."""
-        name = self.spec.name
-        if self.override is not None:
-            return self.override, "fast_langgraph.patch(%s=%s)" % (name, self.override)
-        if _bootstrap.disabled_by_env():
-            return False, "FAST_LANGGRAPH=%s" % os.environ.get("FAST_LANGGRAPH", "").strip()
-        if _named_in("FAST_LANGGRAPH_DISABLE", name):
-            return False, "FAST_LANGGRAPH_DISABLE=%s" % os.environ.get("FAST_LANGGRAPH_DISABLE", "")
-        if not self.spec.default and not _named_in("FAST_LANGGRAPH_ENABLE", name):
-            return False, "off by default; enable with FAST_LANGGRAPH_ENABLE=%s or fast_langgraph.patch(%s=True)" % (
-                name,
-                name,
-            )
-        return True, ""
+        return _switches.decide(self.spec.name, self.spec.default, self.override, _switches.read())
 
     def as_dict(self) -> Dict[str, Any]:
         version = installed_version(self.spec.distribution)
         targets = []
         for target in self.spec.targets:
             key = (target.module, target.attribute)
-            in_range = version is None or not target.versions or version_in_range(version, target.versions)
+            in_range = version is None or not target.versions or _in_range(version, target.versions) is not False
             if key in self.swapped:
                 live = _lookup(sys.modules.get(target.module), target.attribute)
                 state = "patched" if live is self.swapped[key][1] else "replaced by someone else"
@@ -84,7 +74,8 @@ class PatchState:
             "summary": self.spec.summary,
             "status": self.status,
             # False when the installed version is outside the declared range: not applying is expected.
-            "in_range": version is not None and version_in_range(version, self.spec.supported),
+            # An unparseable version counts as in range: the doctor lists the skip as a problem.
+            "in_range": version is not None and _in_range(version, self.spec.supported) is not False,
             "default": self.spec.default,
             "reason": self.reason,
             "distribution": self.spec.distribution,
@@ -99,6 +90,9 @@ _lock = threading.RLock()
 _states: Dict[str, PatchState] = {spec.name: PatchState(spec) for spec in REGISTRY}
 _hooked: set = set()  # target modules with a post-import hook registered
 _versions: Dict[str, Optional[str]] = {}
+_active = False  # activate() ran: hooks are registered
+_core_warned = False  # the one warning for a Rust core that cannot load was logged
+_switches_warned = False  # the one warning for mistakes in the switches was logged
 
 
 def register(spec: PatchSpec) -> PatchState:
@@ -107,9 +101,15 @@ def register(spec: PatchSpec) -> PatchState:
         if spec.name in _states:
             raise ValueError("a patch named %r is already registered" % spec.name)
         state = _states[spec.name] = PatchState(spec)
-    if _bootstrap.state == "activated":
+    if _active:
         activate()
     return state
+
+
+def names() -> List[str]:
+    """The names of every registered patch."""
+    with _lock:
+        return list(_states)
 
 
 def forget(name: str) -> None:
@@ -119,24 +119,77 @@ def forget(name: str) -> None:
         _revert_state(state)
 
 
-def _named_in(variable: str, name: str) -> bool:
-    """Whether a comma-separated switch such as FAST_LANGGRAPH_DISABLE names this patch (or ``*``/``all``)."""
-    names = {part.strip().lower() for part in os.environ.get(variable, "").split(",")}
-    return bool(names & {name.lower(), "*", "all"})
+def switch_problems() -> List[str]:
+    """Mistakes in the environment switches (unknown patch names, unrecognised values)."""
+    with _lock:
+        known = list(_states)
+    return _switches.problems(known)
+
+
+def _normalized(name: str) -> str:
+    """A distribution name as PEP 503 compares them, with ``_`` for the separator."""
+    out, previous_sep = [], False
+    for char in name.lower():
+        sep = char in "-_."
+        if not (sep and previous_sep):
+            out.append("_" if sep else char)
+        previous_sep = sep
+    return "".join(out)
+
+
+def _version_from_dist_info(distribution: str) -> Optional[str]:
+    """The ``Version:`` of the first ``<name>-<version>.dist-info`` on ``sys.path``, or None.
+
+    What ``importlib.metadata.version`` returns for an installed wheel, without importing
+    importlib.metadata (email, zipfile, csv, ...: several ms on LangGraph's first import).
+    """
+    wanted = _normalized(distribution)
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:  # a zip file, a missing directory
+            continue
+        for name in names:
+            stem, _, kind = name.rpartition(".")
+            if kind not in ("dist-info", "egg-info") or _normalized(stem.rpartition("-")[0] or stem) != wanted:
+                continue
+            if kind == "egg-info":
+                return None  # PKG-INFO, maybe a file: left to importlib.metadata
+            try:
+                with open(os.path.join(entry or ".", name, "METADATA"), encoding="utf-8") as f:
+                    for line in f:
+                        if not line.strip():
+                            break  # end of the headers
+                        if line.startswith("Version:"):
+                            return line[len("Version:") :].strip()
+            except OSError:
+                pass
+            return None  # the first match is the one importlib.metadata picks
+    return None
 
 
 def installed_version(distribution: str) -> Optional[str]:
+    """The installed version of ``distribution`` (cached), or None when it is not installed."""
     if distribution not in _versions:
-        try:
-            from importlib.metadata import PackageNotFoundError, version
-        except ImportError:  # pragma: no cover - Python < 3.8
-            _versions[distribution] = None
-        else:
+        version = _version_from_dist_info(distribution)
+        if version is None:  # egg-info, zip imports, ...: the full lookup
+            from importlib.metadata import PackageNotFoundError
+            from importlib.metadata import version as metadata_version
+
             try:
-                _versions[distribution] = version(distribution)
+                version = metadata_version(distribution)
             except PackageNotFoundError:
-                _versions[distribution] = None
+                version = None
+        _versions[distribution] = version
     return _versions[distribution]
+
+
+def _in_range(version: str, spec: str) -> Optional[bool]:
+    """``version_in_range``, or None when the installed version cannot be parsed."""
+    try:
+        return version_in_range(version, spec)
+    except ValueError:
+        return None
 
 
 def _step(owner: Any, part: str) -> Any:
@@ -177,11 +230,24 @@ def _report(
     ``expected``: the installed release is outside the patch's declared range, which the
     doctor counts as intended (exit 0); saying so at every start-up would only be noise.
     """
+    global _core_warned
     state.status, state.reason = status, reason
-    if status == FAILED and _bootstrap.strict_mode() and exc is not None:
+    if status == FAILED and _switches.strict() and exc is not None:
         raise exc
     if status in (FAILED, SKIPPED) and not state.warned:
         state.warned = True
+        if state.spec.needs_core and reason == _core_error():
+            # One warning for every patch that needs the core; the doctor lists each.
+            if not _core_warned:
+                _core_warned = True
+                with _lock:
+                    names = sorted(s.spec.name for s in _states.values() if s.spec.needs_core)
+                log.warning(
+                    "fast_langgraph: %s; the patches that need it (%s) are skipped (LangGraph runs unpatched there)",
+                    reason,
+                    ", ".join(names),
+                )
+            return
         log.log(
             logging.DEBUG if expected else logging.WARNING,
             "fast_langgraph: patch %r %s: %s (LangGraph runs unpatched there)",
@@ -191,9 +257,15 @@ def _report(
         )
 
 
+def _core_error() -> Optional[str]:
+    from fast_langgraph._rust import core_error
+
+    return core_error()
+
+
 def _out_of_range(state: PatchState) -> bool:
     version = installed_version(state.spec.distribution)
-    return version is not None and not version_in_range(version, state.spec.supported)
+    return version is not None and _in_range(version, state.spec.supported) is False
 
 
 def _check_applicable(state: PatchState) -> Optional[str]:
@@ -202,12 +274,13 @@ def _check_applicable(state: PatchState) -> Optional[str]:
     version = installed_version(spec.distribution)
     if version is None:
         return "%s is not installed (no distribution metadata)" % spec.distribution
-    if not version_in_range(version, spec.supported):
+    in_range = _in_range(version, spec.supported)
+    if in_range is None:
+        return "%s's version %r cannot be parsed; not checked against %s" % (spec.distribution, version, spec.supported)
+    if not in_range:
         return "%s %s is outside the supported range %s" % (spec.distribution, version, spec.supported)
     if spec.needs_core:
-        from fast_langgraph._rust import core_error
-
-        error = core_error()
+        error = _core_error()
         if error:
             return error
     return None
@@ -218,7 +291,7 @@ def _required_targets(spec: PatchSpec) -> List[Target]:
     return [
         t
         for t in spec.targets
-        if t.required and (version is None or not t.versions or version_in_range(version, t.versions))
+        if t.required and (version is None or not t.versions or _in_range(version, t.versions) is not False)
     ]
 
 
@@ -251,7 +324,7 @@ def _apply_target(state: PatchState, target: Target, module: Any) -> None:
                 _report(state, SKIPPED, reason, expected=_out_of_range(state))
                 return
             version = installed_version(state.spec.distribution)
-            if target.versions and version and not version_in_range(version, target.versions):
+            if target.versions and version and _in_range(version, target.versions) is False:
                 state.target_notes[key] = "not in this version"
                 return
             try:
@@ -306,7 +379,7 @@ def _hook_for(module_name: str):
                     if target.module == module_name:
                         _apply_target(state, target, module)
         except Exception:
-            if _bootstrap.strict_mode():
+            if _switches.strict():
                 raise
             log.exception("fast_langgraph: internal error in the import hook for %s", module_name)
 
@@ -316,11 +389,18 @@ def _hook_for(module_name: str):
 def activate() -> None:
     """Register post-import hooks for every enabled patch's target modules (idempotent).
 
-    Modules already imported are patched at once (wrapt calls their hook immediately).
+    Modules already imported are patched at once (their hook runs immediately). Mistakes
+    in the switches are logged here, once per process.
     """
-    import wrapt
+    global _active, _switches_warned
+    from fast_langgraph import _import_hooks
 
     with _lock:
+        _active = True
+        if not _switches_warned:
+            _switches_warned = True
+            for problem in _switches.problems(list(_states)):
+                log.warning("fast_langgraph: %s", problem)
         for state in _states.values():
             on, why = state.enabled()
             if not on:
@@ -329,8 +409,8 @@ def activate() -> None:
             if state.status == DISABLED:
                 state.status, state.reason = PENDING, ""
             if _out_of_range(state):
-                # No hook at all: a module loaded through wrapt's importer shows its frame
-                # in the warnings its import emits (their file:line would differ from
+                # No hook at all: a module loaded through our importer shows its frame in
+                # the warnings its import emits (their file:line would differ from
                 # unpatched), and nothing would be patched anyway.
                 _report(state, SKIPPED, _check_applicable(state) or "", expected=True)
                 continue
@@ -341,49 +421,53 @@ def activate() -> None:
                         _apply_target(state, target, sys.modules[target.module])
                     continue
                 _hooked.add(target.module)
-                wrapt.register_post_import_hook(_hook_for(target.module), target.module)
+                _import_hooks.register(target.module, _hook_for(target.module))
 
 
-def patch(**switches: bool) -> None:
-    """See :func:`fast_langgraph.patch`."""
+def set_overrides(switches: Dict[str, Optional[bool]]) -> bool:
+    """Record explicit ``patch(name=True/False/None)`` switches; reverts the ones turned off.
+
+    An empty mapping hands every decision back to the environment. Returns whether
+    anything may now need activation (some switch is not False).
+    """
     unknown = sorted(set(switches) - set(_states))
     if unknown:
         raise TypeError(
             "unknown patch name(s) %s; known patches: %s" % (", ".join(unknown), ", ".join(sorted(_states)))
         )
+    wrong = sorted(name for name, on in switches.items() if on is not None and not isinstance(on, bool))
+    if wrong:
+        raise TypeError(
+            "patch switches take True or False (or None: back to the environment); got %s"
+            % ", ".join("%s=%r" % (name, switches[name]) for name in wrong)
+        )
     with _lock:
-        # patch() alone hands every decision back to the environment.
         overrides: Dict[str, Optional[bool]] = dict(switches) or {name: None for name in _states}
         for name, on in overrides.items():
             state = _states[name]
-            state.override = None if on is None else bool(on)
-            if on is not None and not on:
+            state.override = on
+            if on is False:
                 _revert_state(state)
                 state.status, state.reason = DISABLED, "fast_langgraph.patch(%s=False)" % name
             elif state.status == DISABLED or (on and state.status in (SKIPPED, FAILED)):
                 # An explicit patch(name=True) retries a failed patch; it warns at most once anyway.
                 state.status, state.reason = PENDING, ""
-    if any(on is None or on for on in overrides.values()):
-        _bootstrap.start("explicit")
-        if _bootstrap.state == "activated":
-            activate()  # also patches modules imported before this call
+    return any(on is not False for on in overrides.values())
 
 
-def unpatch(*names: str) -> None:
-    """See :func:`fast_langgraph.unpatch`."""
-    chosen = names or tuple(_states)
-    patch(**{name: False for name in chosen})
+def status(bootstrap_state: str = "activated") -> List[Dict[str, Any]]:
+    """One dict per patch (see :func:`fast_langgraph.patch_status`).
 
-
-def status() -> List[Dict[str, Any]]:
+    ``bootstrap_state`` is the autoload's state, for the reason of a pending patch.
+    """
     with _lock:
         for state in _states.values():
             if state.status == PENDING:
                 on, why = state.enabled()
                 if not on:
                     state.status, state.reason = DISABLED, why
-                elif _bootstrap.state != "activated":
-                    state.reason = "fast_langgraph is not active in this interpreter (autoload %s)" % _bootstrap.state
+                elif not _active:
+                    state.reason = "fast_langgraph is not active in this interpreter (autoload %s)" % bootstrap_state
                 else:
                     # A target module that does not exist in this version (pregel._algo
                     # before 0.6) never fires its hook: give the verdict here instead.

@@ -38,7 +38,7 @@ def _site_dirs() -> List[str]:
 
 
 def _autoload_report() -> Dict[str, Any]:
-    from fast_langgraph import _bootstrap
+    from fast_langgraph import _bootstrap, _switches
 
     installed = [os.path.join(d, PTH_NAME) for d in _site_dirs() if os.path.isfile(os.path.join(d, PTH_NAME))]
     armed_by_site = any(type(f).__name__ == "FastLangGraphAutoload" for f in sys.meta_path)
@@ -46,9 +46,11 @@ def _autoload_report() -> Dict[str, Any]:
         "pth_files": installed,
         "active": _bootstrap.origin == "site" or armed_by_site,
         "bootstrap_state": _bootstrap.state,
+        # Every switch the package reads (fast_langgraph._switches.VARIABLES), None when unset.
+        "switches": dict(_switches.read().raw),
         "FAST_LANGGRAPH": os.environ.get("FAST_LANGGRAPH"),
         "FAST_LANGGRAPH_DISABLE": os.environ.get("FAST_LANGGRAPH_DISABLE"),
-        "disabled_by_env": _bootstrap.disabled_by_env(),
+        "disabled_by_env": _switches.disabled(),
     }
 
 
@@ -98,13 +100,13 @@ def _sqlite_report(core: Any) -> Optional[Dict[str, Any]]:
 def collect() -> Dict[str, Any]:
     """Everything the doctor reports, as plain data."""
     import fast_langgraph
-    from fast_langgraph import _patching, _rust
+    from fast_langgraph import _bootstrap, _patching, _rust
 
     langgraph_error = _import_langgraph()
     core = _rust.load_core()
-    patches = _patching.status()
+    patches = _bootstrap.status()
     autoload = _autoload_report()
-    problems: List[str] = []
+    problems: List[str] = list(_patching.switch_problems())
     if core is None:
         problems.append(_rust.core_error() or "Rust core not loaded")
     if langgraph_error:
@@ -151,8 +153,7 @@ def render(report: Dict[str, Any]) -> str:
     pth = ", ".join(auto["pth_files"]) or "not installed"
     lines.append("autoload: %s; %s (bootstrap: %s)" % (pth, "active" if auto["active"] else "not active", auto["bootstrap_state"]))
     lines.append(
-        "switches: FAST_LANGGRAPH=%s  FAST_LANGGRAPH_DISABLE=%s"
-        % (auto["FAST_LANGGRAPH"] or "(unset)", auto["FAST_LANGGRAPH_DISABLE"] or "(unset)")
+        "switches: " + "  ".join("%s=%s" % (k, "(unset)" if v is None else v) for k, v in auto["switches"].items())
     )
     sq = report.get("sqlite")
     if sq:

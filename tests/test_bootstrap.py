@@ -116,7 +116,7 @@ def test_activation_failure_never_reaches_the_program(py):
     proc = py(
         """
         import sys
-        sys.modules['wrapt'] = None  # make activation fail
+        sys.modules['fast_langgraph._import_hooks'] = None  # make activation fail
         import langgraph.graph, %s as m
         from fast_langgraph import _bootstrap
         print(_bootstrap.state.split(':')[0], m.get_executor_for_config.__module__)
@@ -130,13 +130,13 @@ def test_strict_mode_raises_our_errors(py):
     proc = py(
         """
         import sys
-        sys.modules['wrapt'] = None
+        sys.modules['fast_langgraph._import_hooks'] = None
         import langgraph.graph
         """,
         check=False,
         FAST_LANGGRAPH_STRICT="1",
     )
-    assert proc.returncode != 0 and "wrapt" in proc.stderr
+    assert proc.returncode != 0 and "_import_hooks" in proc.stderr
 
 
 def test_disable_list_turns_off_named_patches(py):
