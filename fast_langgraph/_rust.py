@@ -1,4 +1,15 @@
-"""Loads the Rust core (``fast_langgraph._core``) on first use and remembers why it could not."""
+"""Loads the Rust core (``fast_langgraph._core``) on first use and remembers why it could not.
+
+The one place that imports ``_core``: it also checks that the compiled core is the one
+built for this Python package. Code that needs a core function gets it from here::
+
+    from fast_langgraph._rust import require_core
+
+    LruCache = require_core().LruCache      # at module level, or inside a function
+
+(``require_core`` raises :class:`ImportError` saying why the core is unavailable). Code
+that can run without the core asks :func:`load_core` (None then) or :func:`core_error`.
+"""
 
 from __future__ import annotations
 
@@ -36,3 +47,11 @@ def core_error() -> Optional[str]:
     """Why the Rust core is unavailable, or None when it loaded."""
     load_core()
     return _error
+
+
+def require_core() -> ModuleType:
+    """The Rust core module; :class:`ImportError` with the reason when it cannot be loaded."""
+    core = load_core()
+    if core is None:
+        raise ImportError("fast_langgraph: %s" % _error)
+    return core

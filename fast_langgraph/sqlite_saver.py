@@ -47,7 +47,7 @@ import json
 import os
 import random
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
@@ -60,7 +60,13 @@ from langgraph.checkpoint.base import (
 )
 import langgraph.checkpoint.base as _checkpoint_base
 
-from fast_langgraph._core import SqliteCheckpointStore
+from fast_langgraph._rust import require_core
+
+if TYPE_CHECKING:  # the stub's types (_core.pyi)
+    from fast_langgraph._core import SqliteCheckpointStore
+else:  # the checked loader: a clear ImportError when the core is missing or stale
+    _core = require_core()
+    SqliteCheckpointStore = _core.SqliteCheckpointStore
 
 __all__ = ["RustSqliteSaver", "AsyncRustSqliteSaver", "CorruptCheckpointError"]
 

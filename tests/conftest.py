@@ -12,7 +12,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if not any(n.startswith("_core") and n.endswith((".so", ".pyd")) for n in os.listdir(os.path.join(REPO, "fast_langgraph"))):
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != REPO]
 
-SWITCHES = ("FAST_LANGGRAPH", "FAST_LANGGRAPH_DISABLE", "FAST_LANGGRAPH_STRICT")
+from fast_langgraph._switches import VARIABLES as SWITCHES  # noqa: E402  (after the sys.path fix above)
 
 
 def _executor_module_name():

@@ -1,5 +1,6 @@
 """The patch registry: records, switches, idempotence, reversal, and failures that stay contained."""
 
+import json
 import logging
 import sys
 import textwrap
@@ -229,3 +230,70 @@ def test_revert_leaves_someone_elses_wrapper(fake):
 def test_unknown_patch_name_is_a_type_error():
     with pytest.raises(TypeError, match="known patches: .*executor"):
         fast_langgraph.patch(no_such_patch=True)
+
+
+def test_unparseable_version_is_skipped_with_the_reason(fake, monkeypatch):
+    f = fake()
+    monkeypatch.setitem(_patching._versions, "flg-odd-dist", "not-a-version")
+    _patching.forget(f.module)
+    f.state = _patching.register(f.spec(distribution="flg-odd-dist"))
+    fast_langgraph.patch()
+    assert f.load().factory() == "original"
+    assert f.state.status == "skipped" and "'not-a-version' cannot be parsed" in f.state.reason
+    row = next(p for p in _patching.status() if p["name"] == f.module)
+    assert row["status"] == "skipped" and row["in_range"]  # so the doctor lists it
+
+
+def test_unparseable_dependency_version_inside_a_patch_is_a_skip():
+    from fast_langgraph.patches._spec import require_version
+
+    with pytest.raises(PatchSkipped, match=r"ormsgpack's version 'dev' cannot be parsed"):
+        require_version("ormsgpack", "dev", ">=1.13")
+    with pytest.raises(PatchSkipped, match=r"ormsgpack 1.12.0: verified for >=1.13 only"):
+        require_version("ormsgpack", "1.12.0", ">=1.13")
+    require_version("ormsgpack", "1.13.1", ">=1.13,<1.14")
+
+
+def test_unparseable_ormsgpack_version_leaves_serde_encoding_applied(py):
+    pytest.importorskip("langgraph.checkpoint.serde.jsonplus")
+    out = py(
+        """
+        import json, ormsgpack
+        ormsgpack.__version__ = "unknown"
+        import langgraph.checkpoint.serde.jsonplus
+        import fast_langgraph
+        serde = {p["name"]: p for p in fast_langgraph.patch_status()}["serde"]
+        print(json.dumps(serde))
+        """
+    ).stdout
+    serde = json.loads(out)
+    if not serde["in_range"]:
+        pytest.skip("serde patch not for this langgraph-checkpoint")
+    assert serde["status"] == "applied", serde
+    notes = {t["target"].rsplit(".", 1)[-1]: t["state"] for t in serde["targets"]}
+    assert "skipped: ormsgpack (the decoder)'s version 'unknown' cannot be parsed" in notes["loads_typed"]
+
+
+def test_missing_rust_core_is_one_warning_in_total(py):
+    proc = py(
+        """
+        import sys
+        sys.modules["fast_langgraph._core"] = None  # as if the compiled core were missing
+        import langgraph.graph, langgraph.graph.message
+        import langgraph.checkpoint.serde.jsonplus
+        try:
+            import langgraph.pregel._algo, langgraph.pregel._loop, langgraph.pregel.main
+        except ImportError:  # LangGraph < 0.6
+            pass
+        import fast_langgraph
+        for p in fast_langgraph.patch_status():
+            if p["needs_core"] and p["in_range"]:
+                print(p["name"], p["status"])
+        """
+    )
+    rows = dict(line.split() for line in proc.stdout.splitlines())
+    assert rows and set(rows.values()) == {"skipped"}, rows
+    warnings = [line for line in proc.stderr.splitlines() if "Rust core not loadable" in line]
+    assert len(warnings) == 1, proc.stderr
+    for name in rows:
+        assert name in warnings[0]

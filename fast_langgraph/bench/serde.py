@@ -241,9 +241,11 @@ def parts(budget_s: float) -> Dict[str, Any]:
     import ormsgpack
 
     import fast_langgraph
-    from fast_langgraph import _core
+    from fast_langgraph._rust import require_core
     from langgraph.checkpoint.serde import jsonplus
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    _core = require_core()
 
     serde = JsonPlusSerializer()
     hook = serde._unpack_ext_hook

@@ -95,3 +95,16 @@ def version_in_range(version: str, spec: str) -> bool:
         if not ok:
             return False
     return True
+
+
+def require_version(what: str, version: str, spec: str) -> None:
+    """Raise :class:`PatchSkipped` unless ``version`` (of ``what``) satisfies ``spec``.
+
+    A version that cannot be parsed is a reason to skip too, never an error.
+    """
+    try:
+        ok = version_in_range(version, spec)
+    except ValueError:
+        raise PatchSkipped("%s's version %r cannot be parsed; verified for %s only" % (what, version, spec)) from None
+    if not ok:
+        raise PatchSkipped("%s %s: verified for %s only" % (what, version, spec))

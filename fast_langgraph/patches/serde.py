@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 from fast_langgraph.patches._source import require_source
-from fast_langgraph.patches._spec import PatchSkipped, Target, version_in_range
+from fast_langgraph.patches._spec import PatchSkipped, Target, require_version
 
 # The ormsgpack releases whose unpackb the Rust decoder was checked against
 # (values, errors, nesting limit; tests/test_serde_decode.py).
@@ -37,7 +37,9 @@ LANGGRAPH_OPTION = 2 | 16 | 32 | 4096 | 8192 | 32768
 
 def make_msgpack_enc(module: Any) -> Any:
     """A drop-in ``_msgpack_enc`` for ``module`` (a loaded ``jsonplus``)."""
-    from fast_langgraph._core import msgpack_encode
+    from fast_langgraph._rust import require_core
+
+    msgpack_encode = require_core().msgpack_encode
 
     namespace = module.__dict__
     langgraph_default = namespace["_msgpack_default"]
@@ -68,7 +70,9 @@ def _replace_msgpack_enc(module: Any, target: Target, original: object) -> objec
 
 def make_loads_typed(module: Any, original: Any) -> Any:
     """A drop-in ``JsonPlusSerializer.loads_typed``: the msgpack tag through ``msgpack_unpackb``."""
-    from fast_langgraph._core import msgpack_unpackb
+    from fast_langgraph._rust import require_core
+
+    msgpack_unpackb = require_core().msgpack_unpackb
 
     namespace = module.__dict__
     real = sys.modules["ormsgpack"]
@@ -93,9 +97,7 @@ def _replace_loads_typed(module: Any, original: Any) -> Any:
     real = sys.modules.get("ormsgpack")
     if real is None or module.__dict__.get("ormsgpack") is not real:
         raise PatchSkipped("jsonplus.ormsgpack is not the ormsgpack module; loading left alone")
-    version = str(getattr(real, "__version__", "0"))
-    if not version_in_range(version, VERIFIED_ORMSGPACK):
-        raise PatchSkipped("ormsgpack %s: the decoder is verified against %s only" % (version, VERIFIED_ORMSGPACK))
+    require_version("ormsgpack (the decoder)", str(getattr(real, "__version__", "0")), VERIFIED_ORMSGPACK)
     require_source(original, VERIFIED_LOADS_TYPED, "JsonPlusSerializer.loads_typed")
     return make_loads_typed(module, original)
 
