@@ -522,7 +522,7 @@ def extract_tests(sdist: Path, dest: Path, package: str) -> Path:
                 with src, open(target, "wb") as out:
                     shutil.copyfileobj(src, out)
     except (tarfile.TarError, OSError) as exc:
-        raise SetupError(f"could not extract {sdist}: {exc}\nWhat to do: delete it and run again.")
+        raise SetupError(f"could not extract {sdist}: {exc}\nWhat to do: delete it and run again.") from exc
     marker.write_text(stamp + "\n")
     return dest
 

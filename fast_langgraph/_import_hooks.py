@@ -40,7 +40,7 @@ def register(name: str, hook: Hook) -> None:
 
 def _notify(module: Any) -> None:
     with _lock:
-        hooks = _pending.pop(getattr(module, "__name__", None), ())
+        hooks = _pending.pop(str(getattr(module, "__name__", "")), [])
     for hook in hooks:
         hook(module)
 

@@ -51,12 +51,17 @@ def clean_env(**overrides):
     return env
 
 
+# An empty directory of our own: `python -c` puts the cwd first on sys.path, and the shared
+# temp dir may hold anyone's types.py or json.py.
+_CHILD_CWD = tempfile.mkdtemp(prefix="flg-tests-cwd-")
+
+
 def run_python(code, *args, python=None, check=True, timeout=120, **env):
     """Run ``code`` in a fresh interpreter outside the source tree; returns the CompletedProcess."""
     proc = subprocess.run(
         [python or sys.executable, *args, "-c", textwrap.dedent(code)],
         env=clean_env(**env),
-        cwd=tempfile.gettempdir(),
+        cwd=_CHILD_CWD,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -9,7 +9,7 @@ import json
 import operator
 import sys
 import threading
-from typing import Annotated, Any, Dict, List, TypedDict
+from typing import Annotated, Any, List, TypedDict
 
 tenant = contextvars.ContextVar("tenant", default="unset")
 

@@ -1,7 +1,6 @@
 """The .pth autoload: nearly free, silent, switchable, and unable to break the host program."""
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ def test_pth_source_is_what_the_wheel_ships():
     if not shipped.exists():
         pytest.skip("not a source checkout")
     assert shipped.read_text() == (REPO / "fast_langgraph.pth").read_text()
-    lines = [l for l in shipped.read_text().splitlines() if l.strip()]
+    lines = [line for line in shipped.read_text().splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("import ")
 
 

@@ -4,7 +4,6 @@ import asyncio
 import dataclasses
 import datetime
 import enum
-import functools
 import threading
 import time
 import uuid

@@ -168,7 +168,7 @@ def scenarios(draw):
     }
     write_targets = st.sampled_from(names + ["unknown", "__no_writes__", "__pregel_push", "__start__"])
     tasks = []
-    for i in range(draw(st.integers(0, 4))):
+    for _ in range(draw(st.integers(0, 4))):
         tasks.append(
             {
                 "path": draw(paths),

@@ -2,7 +2,6 @@
 
 import threading
 
-import pytest
 
 import fast_langgraph
 from fast_langgraph import executor_pool

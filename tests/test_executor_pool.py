@@ -82,7 +82,6 @@ def test_max_workers_limits_concurrency(pool):
 
 
 def test_default_and_invalid_max_workers(pool):
-    import os
 
     assert PooledExecutor(None, pool)._max_workers == concurrent.futures.ThreadPoolExecutor()._max_workers
     with pytest.raises(ValueError, match="max_workers must be greater than 0"):

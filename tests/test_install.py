@@ -9,7 +9,6 @@ venv's own. Set FAST_LANGGRAPH_WHEEL to a built wheel to skip building one.
 import os
 import shutil
 import subprocess
-import sys
 import sysconfig
 import tempfile
 import venv

@@ -2,7 +2,6 @@
 
 import asyncio
 
-import pytest
 
 from fast_langgraph.cache import ManualClock
 from graphs import cached_node_graph

@@ -6,11 +6,9 @@ sleeps the graphs make, never against speed.
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 from typing import Annotated, Any, Dict, List, TypedDict
@@ -41,7 +39,7 @@ def _step(name: str, sleep: float = 0.0):
     return node
 
 
-def chain(*names: str, checkpointer: Any = None, sleep: Dict[str, float] = {}) -> Any:
+def chain(*names: str, checkpointer: Any = None, sleep: Dict[str, float] = {}) -> Any:  # noqa: B006 (only read)
     from langgraph.graph import END, START, StateGraph
 
     builder = StateGraph(State)
@@ -87,7 +85,7 @@ def targets() -> Dict[str, Any]:
     from fast_langgraph.profiler import _TARGETS, _import
 
     found = {("Pregel", n): Pregel.__dict__[n] for n in ("stream", "astream", "invoke", "ainvoke")}
-    for area, candidates, owner, names in _TARGETS:
+    for _area, candidates, owner, names in _TARGETS:
         target, where = _import(candidates, owner, names)
         for name in names:
             found[(where, name)] = vars(target)[name]

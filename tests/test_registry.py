@@ -3,7 +3,6 @@
 import json
 import logging
 import sys
-import textwrap
 import types
 import uuid
 
