@@ -1,6 +1,9 @@
 //! `LruTtlCache` (src/cache): the structure under `@cached`, `RustLLMCache` and
 //! `RustNodeCache`, without the Python layer (its mutex, key building, refcounts).
 
+// A benchmark that cannot set up its input should stop at once: unwrap is the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::hint::black_box;

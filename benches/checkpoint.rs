@@ -3,6 +3,9 @@
 //! with bytes already serialized: the SQLite layer alone, without `serde` or the
 //! Python saver. Writes at `synchronous=FULL` (the saver's default) and `NORMAL`.
 
+// A benchmark that cannot set up its input should stop at once: unwrap is the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::hint::black_box;

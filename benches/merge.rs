@@ -1,6 +1,9 @@
 //! State merge (src/py/merge.rs): `deep_merge` and `langgraph_state_update` on Python
 //! dicts, run in an embedded interpreter (they operate on Python objects by design).
 
+// A benchmark that cannot set up its input should stop at once: unwrap is the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::hint::black_box;

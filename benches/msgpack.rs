@@ -3,6 +3,9 @@
 //! exactly these methods; what it adds on top (type checks, refcounts, `model_dump`)
 //! is measured by `python -m fast_langgraph.bench serde`.
 
+// A benchmark that cannot set up its input should stop at once: unwrap is the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::hint::black_box;

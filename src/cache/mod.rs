@@ -151,13 +151,16 @@ impl<V> LruTtlCache<V> {
             Some(entry) if entry.expired(now) => {
                 self.stats.misses += 1;
                 self.stats.expirations += 1;
-                let entry = self.map.remove(key).expect("present");
-                Lookup::Miss(Some(self.forget(entry)))
+                let removed = self.map.remove(key);
+                Lookup::Miss(removed.map(|entry| self.forget(entry)))
             }
             Some(_) => {
                 self.stats.hits += 1;
                 self.map.to_back(key);
-                Lookup::Hit(&self.map.get(key).expect("present").value)
+                match self.map.get(key) {
+                    Some(entry) => Lookup::Hit(&entry.value),
+                    None => Lookup::Miss(None), // not reached: the key was just found
+                }
             }
         }
     }
@@ -208,7 +211,9 @@ impl<V> LruTtlCache<V> {
             // Expired entries go first, then the least recently used.
             gone.extend(self.purge_expired(now));
             while self.map.len() > self.max_size {
-                let (_, old) = self.map.pop_front().expect("non-empty");
+                let Some((_, old)) = self.map.pop_front() else {
+                    break;
+                };
                 self.stats.evictions += 1;
                 gone.push(self.forget(old));
             }

@@ -515,8 +515,9 @@ impl Store {
     /// committed, so a caller told "ok" is as durable as with its own transaction.
     pub fn write_group(&mut self, mut jobs: Vec<WriteJob>) -> Vec<Result<()>> {
         if jobs.len() == 1 {
-            let job = jobs.pop().expect("one job");
-            return vec![job(self)];
+            if let Some(job) = jobs.pop() {
+                return vec![job(self)];
+            }
         }
         if let Err(e) = self
             .conn

@@ -47,7 +47,9 @@ impl RawBytes {
     /// # Safety
     /// The `bytes` object must still be alive.
     unsafe fn get<'a>(self) -> &'a [u8] {
-        std::slice::from_raw_parts(self.ptr, self.len)
+        // SAFETY: ptr/len come from a live `bytes` object's buffer (the caller's contract),
+        // which CPython never moves or mutates.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 }
 
