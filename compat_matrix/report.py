@@ -365,7 +365,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
         problems.append(f"the doctor saw langgraph {dv}, the environment has {versions.get('langgraph')}")
     problems += [f"patch {r['name']}: {r['problem']}" for r in ranges if not r["ok"]]
     if report and any(r["in_range"] and not r.get("default", True) and r["status"] != "applied" for r in ranges):
-        problems.append("an opt-in patch is off: run the matrix with FAST_LANGGRAPH_ENABLE=all (tox.ini does)")
+        problems.append("an opt-in patch is off: run the matrix with FAST_LANGGRAPH_ENABLE=all")
     for part in (result["ours"], result["graph_checks"], *result["upstream"].values()):
         if part.get("problem"):
             problems.append(part["problem"])
@@ -484,8 +484,8 @@ def render() -> Path:
                 names.append(p["name"])
     a("## Patches")
     a("")
-    a("Status from `python -m fast_langgraph.doctor --json` run inside each environment, with "
-      "`FAST_LANGGRAPH_ENABLE=all` (so opt-in patches are on, as in every accelerated run of the matrix). "
+    a("Status from `python -m fast_langgraph.doctor --json` run inside each environment, every patch at "
+      "its default (on), as in every accelerated run of the matrix. "
       "A patch must be `applied` wherever its declared range includes the installed version, "
       "and `skipped` (with the doctor's reason) outside it.")
     a("")
@@ -524,7 +524,7 @@ def render() -> Path:
       "accelerated in fresh interpreters, outputs identical. They are the LangGraph-level check for 0.2 and "
       "0.3, whose sdists ship no tests.")
     a("- **upstream**: the sdist's own `tests/`, run with `FAST_LANGGRAPH=0` (vanilla) and with the accelerator "
-      "active and every opt-in patch on (patched: `FAST_LANGGRAPH_ENABLE=all`, `FAST_LANGGRAPH_STRICT=1`), "
+      "active, every patch at its default (patched: `FAST_LANGGRAPH_STRICT=1`), "
       "compared test by test (`compat_matrix/upstream_suite.py`). A regression is a test that "
       "passes vanilla and fails patched, confirmed by a serial rerun.")
     a("")

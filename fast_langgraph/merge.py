@@ -3,7 +3,7 @@
 Both return new dicts and leave their inputs untouched; values that are not merged
 are shared with the inputs, not copied (as ``{**a, **b}`` does).
 
-When they pay off (``python -m fast_langgraph.bench.merge`` measures it side by side
+When they pay off (``python -m fast_langgraph.bench channels`` measures it side by side
 with the plain-Python versions below): ``deep_merge`` on nested dicts, where Python
 pays a function call per level; ``langgraph_state_update`` on states with many keys
 or long append lists. On a handful of keys plain Python (``{**state, **update}``) is

@@ -38,10 +38,10 @@ if serde_state is None or not serde_state["in_range"]:
 
 @pytest.fixture(autouse=True, scope="module")
 def serde_enabled():
-    # The patch is opt-in (off by default): these tests turn it on, then back off.
+    # On by default; on here even if an environment switch turned it off, then handed back.
     fast_langgraph.patch(serde=True)
     yield
-    fast_langgraph.unpatch("serde")
+    fast_langgraph.patch(serde=None)
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -600,7 +600,7 @@ def test_encoding_imports_what_unpatched_encoding_imports(py):
         import fast_langgraph
         print({p["name"]: p["status"] for p in fast_langgraph.patch_status()}["serde"])
     """
-    on = py(code, FAST_LANGGRAPH_ENABLE="serde").stdout.strip().splitlines()
+    on = py(code).stdout.strip().splitlines()
     off = py(code, FAST_LANGGRAPH="0").stdout.strip().splitlines()
     assert on[-1] == "applied" and off[-1] != "applied"
     assert on[-2] == off[-2]

@@ -122,7 +122,7 @@ print(json.dumps(out))
 
 
 def _env(on):
-    return {"FAST_LANGGRAPH_ENABLE": "serde"} if on else {"FAST_LANGGRAPH": "0"}
+    return {} if on else {"FAST_LANGGRAPH": "0"}
 
 
 @pytest.mark.parametrize("writer_on", [True, False], ids=["written-patched", "written-vanilla"])
