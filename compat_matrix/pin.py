@@ -9,7 +9,12 @@ every environment of the matrix with that file as constraints, so a run is repro
 
     python compat_matrix/pin.py            # every line
     python compat_matrix/pin.py 0.4 1.2    # some lines
-    python compat_matrix/pin.py --check    # do the files pin what LINES says? (no network)
+    python compat_matrix/pin.py --check    # do the files, tox.ini and .ci/run pin what LINES says? (no network)
+
+``LINES`` below is the one source of the LangGraph versions the matrix runs: tox.ini's
+factors (``lgXY``: ``LG_LINE``, ``LG_VERSION``, ``langgraph==``, constraints file) and
+.ci/run's newest and oldest lines must match it (:func:`check_tox`, also run by
+tests/test_versions.py).
 
 Run it with the Python the matrix uses (tox.ini: py311). Stdlib only.
 """
@@ -109,6 +114,46 @@ def pin(line: str) -> Path:
     return out
 
 
+def factor(line: str) -> str:
+    """tox.ini's factor for a release line: ``"0.2"`` -> ``"lg02"``, ``"1.2"`` -> ``"lg12"``."""
+    major, minor = line.split(".")
+    return "lg%s%s" % (major, minor)
+
+
+def check_tox(tox_ini: Path = REPO / "tox.ini", ci_run: Path = REPO / ".ci" / "run") -> List[str]:
+    """Where tox.ini or .ci/run disagree with ``LINES`` (an empty list when they agree)."""
+    problems: List[str] = []
+    text = tox_ini.read_text(encoding="utf-8")
+    factors = {factor(line): line for line in LINES}
+    expected = "py311-lg{%s}" % ",".join(f[2:] for f in factors)
+    for what in ("env_list", "matrix ="):
+        block = text[text.index(what):].split("\n", 2)
+        if expected not in "\n".join(block[:2]):
+            problems.append("tox.ini %s does not list %s" % (what.rstrip(" ="), expected))
+    for f, line in factors.items():
+        version = LINES[line][0]
+        for needed in (
+            "%s: LG_LINE = %s" % (f, line),
+            "%s: LG_VERSION = %s" % (f, version),
+            "%s: langgraph==%s" % (f, version),
+            "%s: -c {tox_root}/compat_matrix/constraints/langgraph-%s.txt" % (f, line),
+        ):
+            if not re.search(r"^\s*%s\s*$" % re.escape(needed), text, re.M):
+                problems.append("tox.ini lacks `%s`" % needed)
+    for stray in sorted(set(re.findall(r"\b(lg\d\d):", text)) - set(factors)):
+        problems.append("tox.ini has factor %s, which is not a line of compat_matrix/pin.py" % stray)
+    ci = ci_run.read_text(encoding="utf-8")
+    newest, oldest = list(LINES)[-1], list(LINES)[0]
+    for pinned in set(re.findall(r"langgraph==([0-9][^\s\"']*)", ci)):
+        if pinned != LINES[newest][0]:
+            problems.append(".ci/run installs langgraph==%s; the newest line is %s" % (pinned, LINES[newest][0]))
+    for line in set(re.findall(r"constraints/langgraph-([0-9.]+)\.txt", ci)) - set(LINES):
+        problems.append(".ci/run uses constraints for line %s, which pin.py does not have" % line)
+    for f in set(re.findall(r"py311-(lg\d\d)", ci)) - {factor(oldest), factor(newest)}:
+        problems.append(".ci/run runs tox env %s: neither the oldest nor the newest line" % f)
+    return problems
+
+
 def check(lines: List[str]) -> int:
     """Each file pins the line's langgraph version and satisfies the seed upper bounds."""
     bad = 0
@@ -127,6 +172,9 @@ def check(lines: List[str]) -> int:
         else:
             print(f"[{line}] langgraph {version}, langchain-core {pins.get('langchain-core')}, "
                   f"checkpoint {pins.get('langgraph-checkpoint')}, prebuilt {pins.get('langgraph-prebuilt', '-')}")
+    for problem in check_tox():
+        print(problem)
+        bad += 1
     return 1 if bad else 0
 
 

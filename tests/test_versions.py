@@ -33,3 +33,33 @@ def test_version_in_range(version, spec, inside):
 def test_bad_clause_is_an_error():
     with pytest.raises(ValueError):
         version_in_range("1.0", "~=1.0")
+
+
+def _pin_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "compat_matrix" / "pin.py"
+    if not path.is_file():
+        pytest.skip("not a source checkout")
+    spec = importlib.util.spec_from_file_location("compat_matrix_pin", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tox_and_ci_pin_what_pin_py_says():
+    # compat_matrix/pin.py's LINES is the one source of the LangGraph versions the matrix runs.
+    assert _pin_module().check_tox() == []
+
+
+def test_a_tox_ini_out_of_step_is_caught(tmp_path):
+    pin = _pin_module()
+    text = (pin.REPO / "tox.ini").read_text()
+    stale = tmp_path / "tox.ini"
+    newest = list(pin.LINES)[-1]
+    pinned = "%s: langgraph==%s" % (pin.factor(newest), pin.LINES[newest][0])
+    stale.write_text(text.replace(pinned, pinned + ".1").replace("py311-lg{", "py311-lg{01,"))
+    problems = pin.check_tox(stale)
+    assert any(pinned in p for p in problems)
+    assert any("env_list" in p for p in problems)
