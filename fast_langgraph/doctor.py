@@ -18,7 +18,7 @@ import sys
 from typing import Any, Dict, List, Optional
 
 PTH_NAME = "fast_langgraph_autoload.pth"
-DISTRIBUTIONS = ("langgraph", "langchain-core", "langgraph-checkpoint", "langgraph-prebuilt", "wrapt")
+DISTRIBUTIONS = ("langgraph", "langchain-core", "langgraph-checkpoint", "langgraph-prebuilt")
 
 
 def _site_dirs() -> List[str]:

@@ -296,3 +296,21 @@ def test_missing_rust_core_is_one_warning_in_total(py):
     assert len(warnings) == 1, proc.stderr
     for name in rows:
         assert name in warnings[0]
+
+
+@pytest.mark.parametrize("distribution", ["langgraph", "langchain-core", "langgraph_checkpoint", "LangGraph.Prebuilt"])
+def test_versions_from_dist_info_are_importlib_metadata_s(distribution):
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        expected = version(distribution)
+    except PackageNotFoundError:
+        expected = None
+    assert _patching._version_from_dist_info(distribution) in (expected, None)
+    assert _patching.installed_version(distribution) == expected
+
+
+def test_activation_loads_no_wrapt(py):
+    out = py("import sys, langgraph.graph, fast_langgraph; print('wrapt' in sys.modules)\n"
+             "print({p['name']: p['status'] for p in fast_langgraph.patch_status()}['executor'])").stdout.split()
+    assert out == ["False", "applied"]
