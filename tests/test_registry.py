@@ -306,7 +306,8 @@ def test_versions_from_dist_info_are_importlib_metadata_s(distribution):
         expected = version(distribution)
     except PackageNotFoundError:
         expected = None
-    assert _patching._version_from_dist_info(distribution) in (expected, None)
+    cheap = _patching._version_from_dist_info(distribution)
+    assert cheap == expected or (cheap is None and distribution != "langgraph")  # None: the full lookup
     assert _patching.installed_version(distribution) == expected
 
 
