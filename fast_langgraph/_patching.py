@@ -146,12 +146,13 @@ def _version_from_dist_info(distribution: str) -> Optional[str]:
     wanted = _normalized(distribution)
     for entry in sys.path:
         try:
-            names = os.listdir(entry or ".")
+            listing = os.listdir(entry or ".")
         except OSError:  # a zip file, a missing directory
             continue
-        for name in names:
+        for name in listing:
             stem, _, kind = name.rpartition(".")
-            if kind not in ("dist-info", "egg-info") or _normalized(stem.rpartition("-")[0] or stem) != wanted:
+            # <name>-<version>[-pyX.Y].<kind>: the name part never holds a "-" (it is escaped to "_").
+            if kind not in ("dist-info", "egg-info") or _normalized(stem.partition("-")[0]) != wanted:
                 continue
             if kind == "egg-info":
                 return None  # PKG-INFO, maybe a file: left to importlib.metadata
