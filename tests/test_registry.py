@@ -248,7 +248,7 @@ def test_unparseable_dependency_version_inside_a_patch_is_a_skip():
 
     with pytest.raises(PatchSkipped, match=r"ormsgpack's version 'dev' cannot be parsed"):
         require_version("ormsgpack", "dev", ">=1.13")
-    with pytest.raises(PatchSkipped, match=r"ormsgpack 1.12.0: verified for >=1.13 only"):
+    with pytest.raises(PatchSkipped, match=r"ormsgpack 1.12.0: verified against >=1.13 only"):
         require_version("ormsgpack", "1.12.0", ">=1.13")
     require_version("ormsgpack", "1.13.1", ">=1.13,<1.14")
 
@@ -270,7 +270,7 @@ def test_unparseable_ormsgpack_version_leaves_serde_encoding_applied(py):
         pytest.skip("serde patch not for this langgraph-checkpoint")
     assert serde["status"] == "applied", serde
     notes = {t["target"].rsplit(".", 1)[-1]: t["state"] for t in serde["targets"]}
-    assert "skipped: ormsgpack (the decoder)'s version 'unknown' cannot be parsed" in notes["loads_typed"]
+    assert "skipped: ormsgpack's version 'unknown' cannot be parsed" in notes["loads_typed"]
 
 
 def test_missing_rust_core_is_one_warning_in_total(py):

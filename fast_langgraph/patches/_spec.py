@@ -105,6 +105,6 @@ def require_version(what: str, version: str, spec: str) -> None:
     try:
         ok = version_in_range(version, spec)
     except ValueError:
-        raise PatchSkipped("%s's version %r cannot be parsed; verified for %s only" % (what, version, spec)) from None
+        raise PatchSkipped("%s's version %r cannot be parsed; verified against %s only" % (what, version, spec)) from None
     if not ok:
-        raise PatchSkipped("%s %s: verified for %s only" % (what, version, spec))
+        raise PatchSkipped("%s %s: verified against %s only" % (what, version, spec))

@@ -97,7 +97,8 @@ def _replace_loads_typed(module: Any, original: Any) -> Any:
     real = sys.modules.get("ormsgpack")
     if real is None or module.__dict__.get("ormsgpack") is not real:
         raise PatchSkipped("jsonplus.ormsgpack is not the ormsgpack module; loading left alone")
-    require_version("ormsgpack (the decoder)", str(getattr(real, "__version__", "0")), VERIFIED_ORMSGPACK)
+    # The decoder is verified against these ormsgpack releases only.
+    require_version("ormsgpack", str(getattr(real, "__version__", "0")), VERIFIED_ORMSGPACK)
     require_source(original, VERIFIED_LOADS_TYPED, "JsonPlusSerializer.loads_typed")
     return make_loads_typed(module, original)
 
