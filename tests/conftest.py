@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,6 +56,7 @@ def clean_env(**overrides):
 # An empty directory of our own: `python -c` puts the cwd first on sys.path, and the shared
 # temp dir may hold anyone's types.py or json.py.
 _CHILD_CWD = tempfile.mkdtemp(prefix="flg-tests-cwd-")
+atexit.register(shutil.rmtree, _CHILD_CWD, True)
 
 
 def run_python(code, *args, python=None, check=True, timeout=120, **env):
