@@ -556,3 +556,38 @@ def test_lazy_export(py):
     assert fast_langgraph.GraphProfiler is GraphProfiler and "GraphProfiler" in fast_langgraph.__all__
     proc = py("import sys, fast_langgraph; print('fast_langgraph.profiler' in sys.modules)")
     assert proc.stdout.strip() == "False"
+
+
+def test_wrappers_keep_any_signature():
+    """One template per kind: exact parameters where they can be copied, ``*args, **kwargs``
+    otherwise; both pass every argument through and record the same way."""
+    from fast_langgraph.profiler import wrappers
+    from fast_langgraph.profiler.runs import _current, _Frame, _Run, _SERDE
+
+    def exact(a, b=2):
+        return a + b
+
+    def loose(a, *rest, scale=1, **extra):
+        return (a + sum(rest)) * scale + len(extra)
+
+    async def aloose(a, *, scale=1):
+        return a * scale
+
+    run = _Run("g", "sync", "invoke", (), set())
+    token = _current.set(run)
+    try:
+        fast, generic = wrappers._span_wrapper(exact, _SERDE), wrappers._span_wrapper(loose, _SERDE)
+        assert fast(1) == 3 and fast(1, b=5) == 6
+        assert generic(1, 2, 3, scale=2, x=0) == 13
+        assert asyncio.run(wrappers._span_wrapper(aloose, _SERDE)(3, scale=2)) == 6
+        assert run.spans[0::3] == [_SERDE] * 4
+        frame = _Frame()
+        _current.set(frame)
+        assert wrappers._saver_wrapper(loose)(1, 1) == 2 and frame.serde == 0.0
+    finally:
+        _current.reset(token)
+    assert [f.__name__ for f in (fast, generic)] == ["exact", "loose"]
+    import inspect
+
+    assert fast.__code__.co_varnames[:2] == ("a", "b") and not fast.__code__.co_flags & inspect.CO_VARARGS
+    assert generic.__code__.co_flags & inspect.CO_VARARGS and generic.__code__.co_flags & inspect.CO_VARKEYWORDS

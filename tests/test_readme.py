@@ -135,8 +135,8 @@ WHERE: Dict[str, Tuple[str, object]] = {
         "here",
         _doctor,
     ),
-    "PYTHONPATH=\"$(python -c 'import sysconfig; print(sysconfig.get_path(\"purelib\"))')\" python -S -c "
-    "\"import fast_langgraph; fast_langgraph.patch(); import langgraph.graph; "
+    'PYTHONPATH="$(python -c \'import sysconfig; print(sysconfig.get_path("purelib"))\')" python -S -c '
+    '"import fast_langgraph; fast_langgraph.patch(); import langgraph.graph; '
     "print(sorted({p['status'] for p in fast_langgraph.patch_status()}))\"": ("here", _explicit_patch),
     "sudo apt-get install -y redis-server": ("ci", ("apt-get install", "redis-server")),
     "FAST_LANGGRAPH_REQUIRE_REDIS=1 pytest tests/test_redis_cache.py": (
@@ -173,8 +173,10 @@ def test_command_runs_in_ci(command):
 @pytest.mark.parametrize("command", [c for c, (where, _) in WHERE.items() if where == "here"])
 def test_command_runs_here(command, tmp_path):
     if command.startswith("PYTHONPATH=") and not _installed_in_site_packages():
-        pytest.skip("editable install: fast_langgraph is not in site-packages, so PYTHONPATH=purelib cannot find it "
-                    "(CI runs the tests against the installed wheel)")
+        pytest.skip(
+            "editable install: fast_langgraph is not in site-packages, so PYTHONPATH=purelib cannot find it "
+            "(CI runs the tests against the installed wheel)"
+        )
     (tmp_path / "your_langgraph_app.py").write_text(APP, encoding="utf-8")
     check = WHERE[command][1]
     check(run(command, tmp_path))  # type: ignore[operator]
@@ -240,7 +242,14 @@ def test_readme_first_screen():
     """What it does, how much faster, why it is safe, install and the doctor, before the contents."""
     text = readme()
     first = text.split("## Contents")[0]
-    for needed in ("How much faster", "Why it is safe", "FAST_LANGGRAPH=0", "byte-identical", "pip install",
-                   "python -m fast_langgraph.doctor", "python -m fast_langgraph.bench --rounds 9"):
+    for needed in (
+        "How much faster",
+        "Why it is safe",
+        "FAST_LANGGRAPH=0",
+        "byte-identical",
+        "pip install",
+        "python -m fast_langgraph.doctor",
+        "python -m fast_langgraph.bench --rounds 9",
+    ):
         assert needed in first, needed
     assert len(text.encode()) < 16_000, "the README grows again: put the detail in docs/"

@@ -47,10 +47,9 @@ def markdown(full: bool = False, registry: Iterable[PatchSpec] = REGISTRY) -> st
         name = "`%s`%s" % (spec.name, "" if spec.default else " (opt-in)")
         verified = "%s `%s`" % (spec.distribution, spec.supported)
         code = "Rust" if spec.needs_core else "Python"
+        row: Tuple[str, ...] = (name, _cell(spec.summary), verified, code)
         if full:
             row = (name, _cell(spec.summary), _targets(spec), verified, code, _cell(spec.notes))
-        else:
-            row = (name, _cell(spec.summary), verified, code)
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
@@ -93,7 +92,7 @@ def write(root: str = ".") -> List[Tuple[str, bool]]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fast_langgraph.patches.table", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if a generated block is not current; write nothing")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a table is not current; write nothing")
     parser.add_argument("--print", action="store_true", help="print the tables instead (short, then full)")
     parser.add_argument("--root", default=".", help="the repository root (default: the current directory)")
     args = parser.parse_args(argv)
@@ -103,7 +102,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.check:
         old = stale(args.root)
         for path in old:
-            print("%s: the patch table is not current; run python -m fast_langgraph.patches.table" % path, file=sys.stderr)
+            print("%s: the patch table is stale; run python -m fast_langgraph.patches.table" % path, file=sys.stderr)
         return 1 if old else 0
     for path, changed in write(args.root):
         print("%s: %s" % (path, "updated" if changed else "current"))

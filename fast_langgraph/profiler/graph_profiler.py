@@ -11,7 +11,16 @@ from typing import IO, TYPE_CHECKING, Any, Deque, Dict, Iterator, List, Optional
 
 from fast_langgraph.profiler.instrument import install, uninstall
 from fast_langgraph.profiler.report import render_html, render_text
-from fast_langgraph.profiler.runs import AREAS, _NESTED, Session, _context_profilers, _current, _expand_steps, _perf, _Run
+from fast_langgraph.profiler.runs import (
+    _NESTED,
+    AREAS,
+    Session,
+    _context_profilers,
+    _current,
+    _expand_steps,
+    _perf,
+    _Run,
+)
 
 if TYPE_CHECKING:
     from langchain_core.callbacks.base import BaseCallbackHandler as _CallbackBase
@@ -151,7 +160,12 @@ class GraphProfiler(_CallbackBase):
                 slowest = t["slowest_step"]
                 if slowest is None or longest > slowest["duration_s"]:
                     step = summary["steps"][5 * durations.index(longest)]
-                    t["slowest_step"] = {"run": self._count, "graph": summary["graph"], "step": step, "duration_s": longest}
+                    t["slowest_step"] = {
+                        "run": self._count,
+                        "graph": summary["graph"],
+                        "step": step,
+                        "duration_s": longest,
+                    }
 
     # -- LangChain callback handler (graph.invoke(x, {"callbacks": [profiler]}))
 

@@ -8,6 +8,7 @@ records (module, dotted attribute, version range) and found and swapped through
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
@@ -52,12 +53,18 @@ TARGETS: Tuple[Area, ...] = (
     Area(
         "supersteps",
         "langgraph",
-        (Target("langgraph.pregel._loop", "PregelLoop.tick", _NEW), Target("langgraph.pregel.loop", "PregelLoop.tick", _OLD)),
+        (
+            Target("langgraph.pregel._loop", "PregelLoop.tick", versions=_NEW),
+            Target("langgraph.pregel.loop", "PregelLoop.tick", versions=_OLD),
+        ),
     ),
     Area(
         "channel_updates",
         "langgraph",
-        (Target("langgraph.pregel._loop", "apply_writes", _NEW), Target("langgraph.pregel.loop", "apply_writes", _OLD)),
+        (
+            Target("langgraph.pregel._loop", "apply_writes", versions=_NEW),
+            Target("langgraph.pregel.loop", "apply_writes", versions=_OLD),
+        ),
     ),
     Area(
         "checkpoint_serialization",
@@ -99,6 +106,10 @@ def _find(area: Area) -> List[Tuple[Any, str]]:
     return list(found.values())
 
 
+def _wrapper(area: str, name: str, original: Any) -> Any:
+    return WRAPPERS[(area, name)](name, original)
+
+
 def install() -> None:
     """Wrap every area's functions, for the first open ``profile_run()``; count the others."""
     # Import outside the lock (imports take the import lock; runs take ours).
@@ -120,7 +131,7 @@ def install() -> None:
         for area_name, places in resolved:
             try:
                 for owner, name in places:
-                    wrap(owner, name, lambda original, name=name, area_name=area_name: WRAPPERS[(area_name, name)](name, original))
+                    wrap(owner, name, functools.partial(_wrapper, area_name, name))
             except Exception as exc:
                 problems[area_name] = "%s: %s" % (area_name, exc)
         availability: Dict[str, Optional[str]] = {area: problems.get(area) for area in INSTRUMENTED}

@@ -56,8 +56,14 @@ def render_text(data: Dict[str, Any], max_runs: int = 10) -> str:
         lines += [
             "",
             "supersteps: %d (%.1f per run), mean %s ms, slowest %s ms (run %d, step %s)"
-            % (t["supersteps"], t["supersteps"] / n, _ms(t["step_time_s"] / t["supersteps"]),
-               _ms(slow["duration_s"]), slow["run"], slow["step"]),
+            % (
+                t["supersteps"],
+                t["supersteps"] / n,
+                _ms(t["step_time_s"] / t["supersteps"]),
+                _ms(slow["duration_s"]),
+                slow["run"],
+                slow["step"],
+            ),
         ]
 
     kept = data["runs"][-max_runs:]
@@ -70,8 +76,17 @@ def render_text(data: Dict[str, Any], max_runs: int = 10) -> str:
     for r in kept:
         lines.append(
             "%5d  %-20s %-6s %-8s %10s %6d %9s %9s  %s"
-            % (r["index"], r["graph"][:20], r["mode"], r["entry"], _ms(r["wall_s"]), r["supersteps"],
-               _pct(r["node_time_s"], r["wall_s"]), _pct(r["overhead_s"], r["wall_s"]), r["error"] or "")
+            % (
+                r["index"],
+                r["graph"][:20],
+                r["mode"],
+                r["entry"],
+                _ms(r["wall_s"]),
+                r["supersteps"],
+                _pct(r["node_time_s"], r["wall_s"]),
+                _pct(r["overhead_s"], r["wall_s"]),
+                r["error"] or "",
+            )
         )
     unavailable = {a: r["reason"] for a, r in data["instrumentation"].items() if not r["available"]}
     if unavailable:
@@ -100,8 +115,13 @@ def render_html(report: str, timelines: List[Tuple[Dict[str, Any], _Run]]) -> st
         "</style></head><body><h1>fast_langgraph profile</h1>",
         "<div class='lg'>",
     ]
-    for key, label in (("node", "node"), ("checkpoint_serialization", "serialization"), ("saver_io", "saver I/O"),
-                       ("channel_updates", "channel updates"), ("consumer", "stream consumer")):
+    for key, label in (
+        ("node", "node"),
+        ("checkpoint_serialization", "serialization"),
+        ("saver_io", "saver I/O"),
+        ("channel_updates", "channel updates"),
+        ("consumer", "stream consumer"),
+    ):
         parts.append("<span style='background:%s'></span>%s" % (_COLORS[key], label))
     parts.append("</div><p>Hover a bar for its duration. Unshaded time in a run is scheduling.</p>")
     for summary, run in reversed(timelines):
@@ -116,8 +136,15 @@ def render_html(report: str, timelines: List[Tuple[Dict[str, Any], _Run]]) -> st
         height = row_h * len(rows) + 24
         parts.append(
             "<h3>run %d: %s (%s, %s) &middot; %.3f ms &middot; %d supersteps%s</h3>"
-            % (summary["index"], html.escape(summary["graph"]), summary["mode"], summary["entry"], wall * 1e3,
-               summary["supersteps"], " &middot; " + html.escape(summary["error"]) if summary["error"] else "")
+            % (
+                summary["index"],
+                html.escape(summary["graph"]),
+                summary["mode"],
+                summary["entry"],
+                wall * 1e3,
+                summary["supersteps"],
+                " &middot; " + html.escape(summary["error"]) if summary["error"] else "",
+            )
         )
         parts.append("<svg width='%d' height='%d' xmlns='http://www.w3.org/2000/svg'>" % (width, height))
         for i, label in enumerate(rows):

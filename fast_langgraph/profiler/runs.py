@@ -302,6 +302,6 @@ def _expand_steps(summary: Dict[str, Any]) -> Dict[str, Any]:
             "overhead_s": overhead if measured else None,
             "nodes": [{"name": n, "calls": c, "time_s": d} for n, (c, d) in per_step.get(step, {}).items()],
         }
-        for step, start, duration, node_time, overhead in zip(flat[0::5], flat[1::5], flat[2::5], flat[3::5], flat[4::5])
+        for step, start, duration, node_time, overhead in zip(*(flat[i::5] for i in range(5)))
     ]
     return out

@@ -157,7 +157,9 @@ def _make(original: Callable[..., Any], template: str, **env: Any) -> Callable[.
     return functools.update_wrapper(namespace[name], original)
 
 
-def _parameters(original: Callable[..., Any], template: str) -> Optional[Tuple[str, str, Dict[str, Any], Tuple[str, ...]]]:
+def _parameters(
+    original: Callable[..., Any], template: str
+) -> Optional[Tuple[str, str, Dict[str, Any], Tuple[str, ...]]]:
     """``original``'s parameters for a template: (definition, call, defaults, names), or
     None when they cannot be copied (``*args``, ``**kwargs``, keyword-only, too few)."""
     try:
