@@ -79,7 +79,19 @@ TARGETS: Tuple[Area, ...] = (
 INSTRUMENTED = ("runs", "nodes", "supersteps", "channel_updates", "checkpoint_serialization", "saver_io")
 
 
+# Area -> where its functions are: looked up once per process (the installed versions do not
+# change), so a profile_run() around every invoke stays cheap.
+_found: Dict[Area, List[Tuple[Any, str]]] = {}
+
+
 def _find(area: Area) -> List[Tuple[Any, str]]:
+    places = _found.get(area)
+    if places is None:
+        places = _found[area] = _lookup(area)
+    return places
+
+
+def _lookup(area: Area) -> List[Tuple[Any, str]]:
     """``(owner, name)`` for every attribute of the area on the installed version (LookupError if one is missing).
 
     Targets outside the installed version's range are passed over; with the version
