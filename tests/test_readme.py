@@ -92,7 +92,8 @@ def _app(accelerated: bool) -> Callable[[subprocess.CompletedProcess], None]:
         assert "result {'log': ['a', 'b']}" in proc.stdout
         statuses = _statuses(proc.stdout)
         if accelerated:
-            assert "applied" in statuses and statuses <= {"applied", "skipped"}, proc.stdout
+            # (on older LangGraph lines some patches are out of range: skipped, or pending a module)
+            assert "applied" in statuses and "failed" not in statuses, proc.stdout
         else:
             assert statuses == {"disabled"}, proc.stdout
 
@@ -107,7 +108,7 @@ def _doctor(proc: subprocess.CompletedProcess) -> None:
 def _explicit_patch(proc: subprocess.CompletedProcess) -> None:
     assert proc.returncode == 0, proc.stderr
     statuses = _statuses(proc.stdout)
-    assert "applied" in statuses and statuses <= {"applied", "skipped"}, proc.stdout + proc.stderr
+    assert "applied" in statuses and "failed" not in statuses, proc.stdout + proc.stderr
 
 
 def _installed_in_site_packages() -> bool:
