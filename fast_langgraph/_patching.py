@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 import threading
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from fast_langgraph import _switches
 from fast_langgraph.patches import REGISTRY, PatchSkipped, PatchSpec, Target
@@ -476,3 +476,51 @@ def status(bootstrap_state: str = "activated") -> List[Dict[str, Any]]:
                     if reason:
                         state.status, state.reason = SKIPPED, reason
         return [state.as_dict() for state in _states.values()]
+
+
+# ---------------------------------------------------------------- lookup and rebinding for other tools
+# The profiler (fast_langgraph.profiler.instrument) finds and swaps LangGraph functions
+# through these, with the registry's Target records and version ranges.
+
+
+def resolve(target: Target, distribution: str) -> Tuple[Any, str]:
+    """Where ``target`` lives here: ``(owner, name)``, its module imported.
+
+    Raises :class:`LookupError` saying why when the installed ``distribution`` is outside
+    ``target.versions``, the module does not import, or the attribute does not exist.
+    """
+    version = installed_version(distribution)
+    if target.versions and version and not version_in_range(version, target.versions):
+        raise LookupError("%s is not in %s %s (only %s)" % (target.qualname, distribution, version, target.versions))
+    try:
+        module = importlib.import_module(target.module)
+    except Exception as exc:  # an absent module is the normal "other version" case
+        raise LookupError("%s: %s" % (target.module, exc)) from None
+    try:
+        owner, name = _owner_and_name(module, target.attribute)
+        getattr(owner, name)
+    except AttributeError:
+        raise LookupError("%s does not exist in %s %s" % (target.qualname, distribution, version)) from None
+    return owner, name
+
+
+def rebind(owner: Any, name: str, replacement: Any) -> Callable[[], None]:
+    """Set ``owner.name = replacement``; return the undo.
+
+    The undo restores the previous binding exactly (removing the attribute if ``owner``
+    only inherited it), and only while ``replacement`` is still there: whoever replaced
+    it since keeps theirs.
+    """
+    own = vars(owner)
+    had = name in own
+    original = own.get(name)
+    setattr(owner, name, replacement)
+
+    def undo() -> None:
+        if vars(owner).get(name) is replacement:
+            if had:
+                setattr(owner, name, original)
+            else:
+                delattr(owner, name)
+
+    return undo

@@ -82,13 +82,12 @@ def targets() -> Dict[str, Any]:
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
     from langgraph.pregel import Pregel
 
-    from fast_langgraph.profiler import _TARGETS, _import
+    from fast_langgraph.profiler.instrument import TARGETS, _find
 
     found = {("Pregel", n): Pregel.__dict__[n] for n in ("stream", "astream", "invoke", "ainvoke")}
-    for _area, candidates, owner, names in _TARGETS:
-        target, where = _import(candidates, owner, names)
-        for name in names:
-            found[(where, name)] = vars(target)[name]
+    for area in TARGETS:
+        for owner, name in _find(area):
+            found[(owner.__name__, name)] = vars(owner)[name]
     for name in ("put", "put_writes", "get_tuple", "list", "aput", "aput_writes", "aget_tuple", "alist"):
         owner = next(k for k in MemorySaver.__mro__ if name in vars(k))
         found[(owner.__name__, name)] = vars(owner)[name]
@@ -159,9 +158,9 @@ def test_restores_everything_on_exit_and_on_error():
             raise RuntimeError("boom")
     assert all(targets()[k] is before[k] for k in before)
 
-    from fast_langgraph.profiler import _State
+    from fast_langgraph.profiler.runs import Session
 
-    assert _State.depth == 0 and _State.restores == [] and _State.global_profilers == ()
+    assert Session.depth == 0 and Session.restores == [] and Session.global_profilers == ()
 
 
 def test_failing_node_is_recorded_and_restored():
@@ -209,10 +208,9 @@ def test_nested_blocks_and_two_profilers():
 
 def test_leaves_a_replacement_made_meanwhile():
     """Whoever replaces a wrapped function inside the block keeps their replacement."""
-    from fast_langgraph.profiler import _TARGETS, _import
+    from fast_langgraph.profiler.instrument import TARGETS, _find
 
-    area, candidates, owner, names = next(t for t in _TARGETS if t[0] == "channel_updates")
-    module, _ = _import(candidates, owner, names)
+    ((module, _),) = _find(next(area for area in TARGETS if area.name == "channel_updates"))
     original = module.apply_writes
     with GraphProfiler().profile_run():
         wrapped = module.apply_writes
@@ -273,7 +271,7 @@ def test_threads():
         t.join()
     assert not errors
     assert [p.to_dict()["runs_recorded"] for p in own] == [1, 2, 3, 4]
-    from fast_langgraph.profiler import _State
+    from fast_langgraph.profiler.runs import Session as _State
 
     assert _State.depth == 0 and _State.restores == []
 
@@ -302,7 +300,7 @@ def test_parallel_branches_in_worker_threads():
     # the three sleeps overlap: the step's node time is less than their sum
     assert parallel["node_time_s"] < sum(n["time_s"] for n in parallel["nodes"])
     assert run["overhead"]["saver_io"] > 0
-    from fast_langgraph.profiler import _orphan_tasks
+    from fast_langgraph.profiler.runs import _orphan_tasks
 
     assert not _orphan_tasks
 
@@ -400,13 +398,16 @@ def test_callback_handler():
 
 
 def test_unavailable_area_degrades(monkeypatch):
-    import fast_langgraph.profiler as prof
+    from fast_langgraph.patches import Target
+    from fast_langgraph.profiler import instrument
 
     broken = tuple(
-        (area, ("langgraph.no_such_module",), owner, names) if area == "channel_updates" else (area, c, owner, names)
-        for area, c, owner, names in prof._TARGETS
+        instrument.Area(area.name, area.distribution, (Target("langgraph.no_such_module", "apply_writes"),))
+        if area.name == "channel_updates"
+        else area
+        for area in instrument.TARGETS
     )
-    monkeypatch.setattr(prof, "_TARGETS", broken)
+    monkeypatch.setattr(instrument, "TARGETS", broken)
     profiler = GraphProfiler()
     with profiler.profile_run():
         chain("a", "b", checkpointer=memory_saver()).invoke({"log": [], "n": 0}, config())
@@ -467,7 +468,7 @@ def test_cli(tmp_path, switch):
         "print('patches', [p['status'] for p in fast_langgraph.patch_status() if p['name'] == 'executor'])"
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "fast_langgraph.profile", "--json", "-o", str(out), "--html", str(html_path)]
+        [sys.executable, "-m", "fast_langgraph.profiler", "--json", "-o", str(out), "--html", str(html_path)]
         + [str(script), "3", "--flag"],
         env=clean_env(FAST_LANGGRAPH=switch),
         cwd=tempfile.gettempdir(),
@@ -488,6 +489,7 @@ def test_cli(tmp_path, switch):
     )
     assert ("applied" in status.stdout) == (switch is None), status.stdout + status.stderr
 
+    # The former name still works; the report goes to stderr, the script's stdout stays its own.
     table = subprocess.run(
         [sys.executable, "-m", "fast_langgraph.profile", str(script), "0"],
         env=clean_env(FAST_LANGGRAPH=switch),
@@ -497,7 +499,18 @@ def test_cli(tmp_path, switch):
         timeout=120,
     )
     assert table.returncode == 0, table.stderr
-    assert "GraphProfiler: 4 runs" in table.stdout and "double" in table.stdout
+    assert "GraphProfiler: 4 runs" in table.stderr and "double" in table.stderr
+    assert "GraphProfiler" not in table.stdout and "argv ['0'] __main__" in table.stdout
+    to_stdout = subprocess.run(
+        [sys.executable, "-m", "fast_langgraph.profiler", "-o", "-", str(script), "0"],
+        env=clean_env(FAST_LANGGRAPH=switch),
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert to_stdout.returncode == 0, to_stdout.stderr
+    assert "GraphProfiler: 4 runs" in to_stdout.stdout and "GraphProfiler" not in to_stdout.stderr
 
 
 def test_cli_reports_a_crashing_script(tmp_path):
@@ -512,12 +525,12 @@ def test_cli_reports_a_crashing_script(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 1
-    assert "KeyError: 'crash'" in proc.stderr and "GraphProfiler: 4 runs" in proc.stdout
+    assert "KeyError: 'crash'" in proc.stderr and "GraphProfiler: 4 runs" in proc.stderr
 
 
 def test_overhead_bench_checks_results():
     """``python -m fast_langgraph.bench profiler`` runs and checks results equal (no timing asserted)."""
-    from fast_langgraph.bench.profiler import main
+    from fast_langgraph.bench.profiler_overhead import main
 
     proc = subprocess.run(
         [sys.executable, "-m", "fast_langgraph.bench", "profiler", "--workload", "linear10_sync", "--rounds", "2",
@@ -541,3 +554,38 @@ def test_lazy_export(py):
     assert fast_langgraph.GraphProfiler is GraphProfiler and "GraphProfiler" in fast_langgraph.__all__
     proc = py("import sys, fast_langgraph; print('fast_langgraph.profiler' in sys.modules)")
     assert proc.stdout.strip() == "False"
+
+
+def test_wrappers_keep_any_signature():
+    """One template per kind: exact parameters where they can be copied, ``*args, **kwargs``
+    otherwise; both pass every argument through and record the same way."""
+    from fast_langgraph.profiler import wrappers
+    from fast_langgraph.profiler.runs import _current, _Frame, _Run, _SERDE
+
+    def exact(a, b=2):
+        return a + b
+
+    def loose(a, *rest, scale=1, **extra):
+        return (a + sum(rest)) * scale + len(extra)
+
+    async def aloose(a, *, scale=1):
+        return a * scale
+
+    run = _Run("g", "sync", "invoke", (), set())
+    token = _current.set(run)
+    try:
+        fast, generic = wrappers._span_wrapper(exact, _SERDE), wrappers._span_wrapper(loose, _SERDE)
+        assert fast(1) == 3 and fast(1, b=5) == 6
+        assert generic(1, 2, 3, scale=2, x=0) == 13
+        assert asyncio.run(wrappers._span_wrapper(aloose, _SERDE)(3, scale=2)) == 6
+        assert run.spans[0::3] == [_SERDE] * 4
+        frame = _Frame()
+        _current.set(frame)
+        assert wrappers._saver_wrapper(loose)(1, 1) == 2 and frame.serde == 0.0
+    finally:
+        _current.reset(token)
+    assert [f.__name__ for f in (fast, generic)] == ["exact", "loose"]
+    import inspect
+
+    assert fast.__code__.co_varnames[:2] == ("a", "b") and not fast.__code__.co_flags & inspect.CO_VARARGS
+    assert generic.__code__.co_flags & inspect.CO_VARARGS and generic.__code__.co_flags & inspect.CO_VARKEYWORDS

@@ -24,7 +24,7 @@ CASES = {
     "channels": "fast_langgraph.bench.channels",
     "overhead": "fast_langgraph.bench.overhead",
     "ceilings": "fast_langgraph.bench.ceilings",
-    "profiler": "fast_langgraph.bench.profiler",
+    "profiler": "fast_langgraph.bench.profiler_overhead",
 }
 
 #: Optional one-line descriptions, where the module docstring's first sentence is not one.
