@@ -39,6 +39,20 @@ def strict_mode(environ=os.environ):
     return environ.get("FAST_LANGGRAPH_STRICT", "").strip().lower() in ON_VALUES
 
 
+#: Default of :func:`sqlite_fork_timeout`, in seconds.
+SQLITE_FORK_TIMEOUT = 5.0
+
+
+def sqlite_fork_timeout(environ=os.environ):
+    """``FAST_LANGGRAPH_SQLITE_FORK_TIMEOUT``: seconds ``os.fork()`` waits for the SQLite work
+    of ``RustSqliteSaver``s in flight (a number >= 0; default 5, also for anything else)."""
+    try:
+        value = float(environ.get("FAST_LANGGRAPH_SQLITE_FORK_TIMEOUT", ""))
+    except ValueError:
+        return SQLITE_FORK_TIMEOUT
+    return value if value >= 0 else SQLITE_FORK_TIMEOUT
+
+
 class FastLangGraphAutoload:
     """Meta-path finder that finds nothing: it notices the first import of a
     trigger package and then stays inert (removing itself from ``sys.meta_path``
