@@ -62,3 +62,24 @@ def test_corrupt_blob_fails_as_ormsgpack(name, route, hook):
     else:
         assert got == expected
     assert gc.isenabled()
+
+
+def test_failing_decodes_leak_nothing(hook):
+    import sys
+
+    blobs = [BLOBS[n] for n in ("plain cut 95%", "mixed 0xc1 at 50%", "messages cut 95%", "reserved early", "deep arrays")]
+
+    def run():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for blob in blobs:
+                assert _outcome(_core.msgpack_unpackb, blob, hook)[0] == "raised"
+
+    run()
+    gc.collect()
+    before = sys.getallocatedblocks()
+    for _ in range(5):
+        run()
+    gc.collect()
+    # A partial object tree left behind would be thousands of blocks per decode.
+    assert sys.getallocatedblocks() - before < 500
