@@ -154,6 +154,13 @@ class SqliteCheckpointStore:
     def prune(self, thread_ids: Sequence[str], keep_latest: bool) -> None: ...
     def delete_for_runs(self, run_ids: Sequence[str]) -> None: ...
 
+def sqlite_before_fork(timeout: float) -> Tuple[int, int]:
+    """Before ``fork()``: stop new SQLite work, wait up to ``timeout`` s for the work in flight,
+    close the idle file-backed connections; ``(still in flight, connections left open)``."""
+
+def sqlite_after_fork(in_child: bool) -> None:
+    """After ``fork()``, in the parent and in the child: let SQLite work in again."""
+
 @final
 class MessageMerger:
     """LangGraph's ``add_messages`` reducer in one pass; other inputs go to ``original``."""

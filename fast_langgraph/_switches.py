@@ -40,8 +40,11 @@ MASTER = "FAST_LANGGRAPH"
 DISABLE = "FAST_LANGGRAPH_DISABLE"
 ENABLE = "FAST_LANGGRAPH_ENABLE"
 STRICT = "FAST_LANGGRAPH_STRICT"
+SQLITE_FORK_TIMEOUT = "FAST_LANGGRAPH_SQLITE_FORK_TIMEOUT"
 #: Every switch the package reads, in the order the doctor shows them.
-VARIABLES = (MASTER, DISABLE, ENABLE, STRICT)
+VARIABLES = (MASTER, DISABLE, ENABLE, STRICT, SQLITE_FORK_TIMEOUT)
+#: Default of :func:`sqlite_fork_timeout`, in seconds.
+SQLITE_FORK_TIMEOUT_DEFAULT = 5.0
 
 
 class Switches(NamedTuple):
@@ -85,6 +88,16 @@ def disabled(environ: Mapping[str, str] = os.environ) -> bool:
 def strict(environ: Mapping[str, str] = os.environ) -> bool:
     """``FAST_LANGGRAPH_STRICT=1``: our own internal errors raise instead of being logged."""
     return environ.get(STRICT, "").strip().lower() in ON_VALUES
+
+
+def sqlite_fork_timeout(environ: Mapping[str, str] = os.environ) -> float:
+    """``FAST_LANGGRAPH_SQLITE_FORK_TIMEOUT``: seconds ``os.fork()`` waits for the SQLite work
+    of ``RustSqliteSaver``s in flight (a number >= 0; the default, 5, for anything else)."""
+    try:
+        value = float(environ.get(SQLITE_FORK_TIMEOUT, ""))
+    except ValueError:
+        return SQLITE_FORK_TIMEOUT_DEFAULT
+    return value if value >= 0 else SQLITE_FORK_TIMEOUT_DEFAULT
 
 
 def _lists(names: Tuple[str, ...], name: str) -> bool:

@@ -30,8 +30,16 @@ What you can rely on:
   together (group commit: one fsync for all, each write still all or nothing and reported
   only once committed); ``list()`` holds no lock between items (calling the
   saver inside a ``list()`` loop works, unlike ``SqliteSaver``); several processes may
-  write one file (they wait up to ``busy_timeout`` seconds for each other). After
-  ``fork()`` the child opens its own connection.
+  write one file (they wait up to ``busy_timeout`` seconds for each other).
+* **Fork safety**: ``os.fork()`` (multiprocessing's "fork" context, gunicorn
+  ``--preload``, ...) first waits for the SQLite work of these savers in flight in other
+  threads, holds back new work and closes the idle connections; after the fork the
+  parent and the child each reopen on first use, so a child may open or use a saver on
+  the same file and write at once. The wait is bounded by :data:`fork_timeout` (env
+  ``FAST_LANGGRAPH_SQLITE_FORK_TIMEOUT``, default 5 s); past it the fork goes ahead with
+  a logged warning, the child never uses the connections still busy, but may find the
+  database locked by them (SQLite's inherited lock bookkeeping; see ``docs/robustness.md``).
+  ``":memory:"`` databases are not closed at a fork: the child starts an empty one.
 * New database files are created with mode 0600.
 
 Unlike ``SqliteSaver`` it takes a path (or ``file:`` URI), not a ``sqlite3.Connection``.
@@ -44,6 +52,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import os
 import random
 from contextlib import asynccontextmanager, contextmanager
@@ -60,17 +69,58 @@ from langgraph.checkpoint.base import (
 )
 import langgraph.checkpoint.base as _checkpoint_base
 
+from fast_langgraph import _switches
 from fast_langgraph._rust import require_core
 
 if TYPE_CHECKING:  # the stub's types (_core.pyi)
-    from fast_langgraph._core import SqliteCheckpointStore
+    from fast_langgraph._core import SqliteCheckpointStore, sqlite_after_fork, sqlite_before_fork
 else:  # the checked loader: a clear ImportError when the core is missing or stale
     _core = require_core()
     SqliteCheckpointStore = _core.SqliteCheckpointStore
+    sqlite_before_fork = _core.sqlite_before_fork
+    sqlite_after_fork = _core.sqlite_after_fork
 
 __all__ = ["RustSqliteSaver", "AsyncRustSqliteSaver", "CorruptCheckpointError"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+#: Seconds ``os.fork()`` waits for the SQLite work of these savers in flight in other
+#: threads before forking anyway (with a logged warning). Read at each fork; set from
+#: ``FAST_LANGGRAPH_SQLITE_FORK_TIMEOUT`` (default 5).
+fork_timeout: float = _switches.sqlite_fork_timeout()
+_fork_report: Tuple[int, int] = (0, 0)
+
+
+def _before_fork() -> None:
+    # No connection of ours may be open across fork(): the child inherits SQLite's
+    # per-process lock bookkeeping of every open file, but not the locks it describes.
+    global _fork_report
+    _fork_report = sqlite_before_fork(float(fork_timeout))
+
+
+def _after_fork_in_parent() -> None:
+    sqlite_after_fork(False)
+    in_flight, left_open = _fork_report
+    if in_flight:
+        log.warning(
+            "os.fork(): %d SQLite operation(s) of RustSqliteSaver still running after %s s "
+            "(fast_langgraph.sqlite_saver.fork_timeout); forked anyway. The child will not use "
+            "the %d connection(s) they hold, but may find the database locked by them.",
+            in_flight,
+            fork_timeout,
+            left_open,
+        )
+
+
+def _after_fork_in_child() -> None:
+    sqlite_after_fork(True)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+    )
 
 # The SQLite store's list() fetches rows in pages of this many checkpoints, so a
 # half-consumed generator holds no lock and little memory.

@@ -180,3 +180,10 @@ def test_serde_parts_runs_and_checks_equal(py):
     result = json.loads(proc.stdout)
     assert [r["class"] for r in result["per_message_class"]] == ["HumanMessage", "AIMessage", "ToolMessage", "AIMessage"]
     assert result["object_building_gc_off"]["equal"]
+
+
+def test_serde_corrupt_runs_and_checks_errors_equal(py):
+    proc = py("import sys; from fast_langgraph.bench.serde import main; sys.exit(main(['--corrupt', '--rounds', '2', '--decodes', '1', '--json']))", timeout=300)
+    result = json.loads(proc.stdout)
+    assert result["serde"] == ["applied", "unpatched side: disabled"]
+    assert len(result["rows"]) == 14 and all(r["equal"] for r in result["rows"])

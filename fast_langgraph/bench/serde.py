@@ -11,6 +11,10 @@ encoded bytes checked equal, decoded values checked equal:
 
 Both columns construct objects through LangGraph's own ext hook (pydantic
 validation, dataclass ``__init__``...): on message states that is most of the load.
+
+``--corrupt``: failing ``loads_typed`` of large (>= 128 KiB) corrupt blobs (truncated,
+reserved bytes, byte flips, hostile headers), patched against unpatched in fresh
+interpreters, alternating; the errors (class and message) checked equal.
 """
 
 from __future__ import annotations
@@ -291,6 +295,151 @@ def parts(budget_s: float) -> Dict[str, Any]:
     return {"per_message_class": per_class, "tiny_loads": tiny, "object_building_gc_off": building}
 
 
+def corrupt_blobs() -> Dict[str, bytes]:
+    """Large (>= 128 KiB) corrupt msgpack checkpoints, the same in every process."""
+    import random
+
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    serde = JsonPlusSerializer()
+    plain = serde.dumps_typed(json_like(400_000))[1]
+    messages = serde.dumps_typed(messages_state(800))[1]
+    mixed = serde.dumps_typed({"doc": json_like(300_000), "messages": messages_state(60)["messages"]})[1]
+
+    def flipped(blob: bytes, n: int, seed: int) -> bytes:
+        rng, out = random.Random(seed), bytearray(blob)
+        for _ in range(n):
+            out[rng.randrange(len(out))] = rng.randrange(256)
+        return bytes(out)
+
+    def reserved_at(blob: bytes, share: float) -> bytes:
+        at = int(len(blob) * share)
+        return blob[:at] + b"\xc1" + blob[at + 1 :]
+
+    pad = b"\x00" * 200_000
+    blobs = {
+        "plain cut 60%": plain[: int(len(plain) * 0.6)],
+        "plain cut 95%": plain[: int(len(plain) * 0.95)],
+        "plain 0xc1 at 5%": reserved_at(plain, 0.05),
+        "plain 0xc1 at 50%": reserved_at(plain, 0.5),
+        "plain 0xc1 at 95%": reserved_at(plain, 0.95),
+        "plain 5 flips": flipped(plain, 5, 3),
+        "messages cut 95%": messages[: int(len(messages) * 0.95)],
+        "messages 0xc1 at 50%": reserved_at(messages, 0.5),
+        "mixed cut 95%": mixed[: int(len(mixed) * 0.95)],
+        "mixed 0xc1 at 50%": reserved_at(mixed, 0.5),
+        "mixed 5 flips": flipped(mixed, 5, 3),
+        "map32 past the end": b"\xdf\xff\xff\xff\xff" + pad,
+        "deep arrays": b"\x91" * 200_000,
+        "bad ext values": b"\xdd\x00\x01\x00\x00" + b"\xd4\x05\x00" * 65536,
+    }
+    return blobs
+
+
+CORRUPT_CHILD = r"""
+import json, logging, sys, time, warnings
+logging.disable(logging.CRITICAL)  # LangGraph's hook logs flipped class names
+warnings.simplefilter("ignore")
+import fast_langgraph
+from fast_langgraph.bench.serde import corrupt_blobs
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+n = int(sys.argv[1])
+serde = JsonPlusSerializer()
+out = {}
+for name, blob in corrupt_blobs().items():
+    def once():
+        try:
+            serde.loads_typed(("msgpack", blob))
+            return None
+        except Exception as exc:
+            return "%s.%s: %s" % (type(exc).__module__, type(exc).__qualname__, exc)
+    error = once()
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(n):
+        once()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    out[name] = {"bytes": len(blob), "cpu_us": cpu / n * 1e6, "wall_us": wall / n * 1e6, "error": error}
+status = {p["name"]: p["status"] for p in fast_langgraph.patch_status()}["serde"]
+json.dump({"cases": out, "serde": status}, sys.stdout)
+"""
+
+
+def corrupt(rounds: int, n: int) -> Dict[str, Any]:
+    """Failing decodes of :func:`corrupt_blobs`, patched vs unpatched: every sample a fresh
+    interpreter (``FAST_LANGGRAPH=0`` on the unpatched side), the two alternating; CPU time
+    per decode (less exposed to a busy machine than wall time), errors checked equal."""
+    from fast_langgraph.bench.suite import run_child
+
+    samples: Dict[bool, List[Dict[str, Any]]] = {True: [], False: []}
+    for r in range(rounds):
+        for patched in ((True, False) if r % 2 == 0 else (False, True)):
+            result = run_child(CORRUPT_CHILD, [str(n)], patched)
+            if "error" in result:
+                raise RuntimeError("benchmark child failed: %s" % result["error"])
+            samples[patched].append(result)
+    statuses = {s["serde"] for s in samples[True]} | {"unpatched side: " + s["serde"] for s in samples[False]}
+    rows = []
+    for name in samples[True][0]["cases"]:
+        p = [s["cases"][name] for s in samples[True]]
+        v = [s["cases"][name] for s in samples[False]]
+        ratios = [a["cpu_us"] / b["cpu_us"] for a, b in zip(p, v)]
+        rows.append(
+            {
+                "case": name,
+                "bytes": p[0]["bytes"],
+                "unpatched_cpu_us": round(statistics.median(x["cpu_us"] for x in v), 1),
+                "patched_cpu_us": round(statistics.median(x["cpu_us"] for x in p), 1),
+                "ratio": round(statistics.median(ratios), 2),
+                "ratio_min": round(min(ratios), 2),
+                "ratio_max": round(max(ratios), 2),
+                "error": v[0]["error"],
+                "equal": len({x["error"] for x in p + v}) == 1,
+            }
+        )
+    total_p = [sum(c["cpu_us"] for c in s["cases"].values()) for s in samples[True]]
+    total_v = [sum(c["cpu_us"] for c in s["cases"].values()) for s in samples[False]]
+    totals = [a / b for a, b in zip(total_p, total_v)]
+    return {
+        "rounds": rounds,
+        "decodes_per_case": n,
+        "serde": sorted(statuses),
+        "rows": rows,
+        "total_ratio": round(statistics.median(totals), 2),
+        "total_ratio_min": round(min(totals), 2),
+        "total_ratio_max": round(max(totals), 2),
+    }
+
+
+def render_corrupt(result: Dict[str, Any]) -> str:
+    lines = [
+        "failing loads_typed of corrupt blobs: median CPU us per decode over %d fresh-interpreter rounds "
+        "each side, alternating (%d decodes per case; serde patch: %s)"
+        % (result["rounds"], result["decodes_per_case"], ", ".join(result["serde"])),
+        "%-22s %8s %11s %11s %17s %6s  %s" % ("case", "bytes", "unpatched", "patched", "ratio (min-max)", "equal", "error"),
+    ]
+    for r in result["rows"]:
+        lines.append(
+            "%-22s %8d %11.1f %11.1f %6.2f (%.2f-%.2f) %6s  %s"
+            % (
+                r["case"],
+                r["bytes"],
+                r["unpatched_cpu_us"],
+                r["patched_cpu_us"],
+                r["ratio"],
+                r["ratio_min"],
+                r["ratio_max"],
+                r["equal"],
+                (r["error"] or "(decodes)")[-60:],
+            )
+        )
+    lines.append(
+        "all cases, patched/unpatched CPU time: %.2f (per-round min-max %.2f-%.2f)"
+        % (result["total_ratio"], result["total_ratio_min"], result["total_ratio_max"])
+    )
+    return "\n".join(lines)
+
+
 def render_parts(result: Dict[str, Any]) -> str:
     lines = ["per message, median us: LangGraph's ext hook = unpack + checks + constructor; encode = model_dump + framing"]
     lines.append("%-14s %8s %8s %12s %11s %8s" % ("class", "hook", "unpack", "constructor", "model_dump", "encode"))
@@ -315,8 +464,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--budget", type=float, default=1.2, help="seconds per measurement, over all rounds")
     parser.add_argument("--rounds", type=int, default=3, help="patched/unpatched alternations per case")
     parser.add_argument("--parts", action="store_true", help="where a load's time goes (see parts())")
+    parser.add_argument("--corrupt", action="store_true", help="failing decodes of large corrupt blobs (see corrupt())")
+    parser.add_argument("--decodes", type=int, default=20, help="--corrupt: decodes per case per interpreter")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.corrupt:
+        result = corrupt(max(2, args.rounds), args.decodes)
+        print(json.dumps(result, indent=2) if args.json else render_corrupt(result))
+        return 0 if all(r["equal"] for r in result["rows"]) else 1
     if args.parts:
         result = parts(args.budget / 4)
         print(json.dumps(result, indent=2) if args.json else render_parts(result))

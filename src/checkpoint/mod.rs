@@ -10,6 +10,8 @@
 
 use std::time::{Duration, Instant};
 
+pub mod fork;
+
 use rusqlite::types::ValueRef;
 use rusqlite::{params, params_from_iter, Connection, OpenFlags};
 
@@ -474,6 +476,12 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// True when the database lives in a file (not `:memory:` or a temporary
+    /// database), so closing and reopening the connection loses nothing.
+    pub fn is_file_backed(&self) -> bool {
+        matches!(self.conn.path(), Some(p) if !p.is_empty())
     }
 
     pub fn sqlite_version() -> &'static str {

@@ -8,11 +8,14 @@
 //! * Values cross the boundary as owned Rust data, so nothing borrowed from Python
 //!   is touched without the GIL except immutable `bytes` buffers kept alive by the
 //!   caller's frame (see `RawBytes`).
-//! * A connection is never used across `fork()`: the child gets a fresh one, opened
-//!   on first use, and the inherited one is leaked rather than closed (closing it
+//! * No connection is open across `fork()` (see `checkpoint::fork`): the before-fork
+//!   hook waits for the SQLite work in flight (every piece of it holds a gate `Pass`)
+//!   and closes the idle file-backed connections; both processes reopen on first use.
+//!   A connection still busy when the wait times out is never used by the child: it
+//!   gets a fresh one, and the inherited one is leaked rather than closed (closing it
 //!   could release locks or remove the WAL the parent still relies on).
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -20,6 +23,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
+use crate::checkpoint::fork::{self, GATE};
 use crate::checkpoint::{
     copy_error, parse_journal_mode, CheckpointRow, FilterValue, Key, ListQuery, NewWrite, Options,
     Store, StoreError, Synchronous, WriteJob,
@@ -142,8 +146,12 @@ fn sqlite3_exception(class: &str, message: String) -> PyErr {
 pub struct SqliteCheckpointStore {
     path: String,
     options: Options,
-    slot: Mutex<Arc<Slot>>,
+    slot: Arc<Mutex<Arc<Slot>>>,
 }
+
+/// Every store of this process, for the before-fork hook. Locked only with the GIL
+/// held, like the stores' `slot` (so never by another thread at a fork).
+static STORES: Mutex<Vec<Weak<Mutex<Arc<Slot>>>>> = Mutex::new(Vec::new());
 
 type RowTuple<'py> = Bound<'py, PyTuple>;
 
@@ -219,6 +227,7 @@ impl SqliteCheckpointStore {
         let path = &self.path;
         let options = &self.options;
         py.detach(move || {
+            let _pass = GATE.enter();
             let mut conn = slot.conn.lock();
             f(open_conn(&mut conn, path, options)?)
         })
@@ -233,6 +242,7 @@ impl SqliteCheckpointStore {
         let path = &self.path;
         let options = &self.options;
         py.detach(move || {
+            let _pass = GATE.enter();
             let request = Arc::new(Request {
                 job: Mutex::new(Some(job)),
                 result: Mutex::new(None),
@@ -285,12 +295,23 @@ impl SqliteCheckpointStore {
         };
         let store = {
             let (p, o) = (&path, &options);
-            py.detach(move || Store::open(p, o)).map_err(to_py_err)?
+            py.detach(move || {
+                let _pass = GATE.enter();
+                Store::open(p, o)
+            })
+            .map_err(to_py_err)?
         };
+        let slot = Arc::new(Mutex::new(Arc::new(Slot::new(
+            std::process::id(),
+            Conn::Open(store),
+        ))));
+        let mut stores = STORES.lock();
+        stores.retain(|s| s.strong_count() > 0);
+        stores.push(Arc::downgrade(&slot));
         Ok(Self {
             path,
             options,
-            slot: Mutex::new(Arc::new(Slot::new(std::process::id(), Conn::Open(store)))),
+            slot,
         })
     }
 
@@ -319,7 +340,10 @@ impl SqliteCheckpointStore {
     /// Close the connection; later calls raise `sqlite3.ProgrammingError`. Idempotent.
     fn close(&self, py: Python<'_>) {
         let slot = self.slot(py);
-        let old = py.detach(move || std::mem::replace(&mut *slot.conn.lock(), Conn::Closed));
+        let old = py.detach(move || {
+            let _pass = GATE.enter();
+            std::mem::replace(&mut *slot.conn.lock(), Conn::Closed)
+        });
         drop(old);
     }
 
@@ -504,7 +528,49 @@ impl SqliteCheckpointStore {
     }
 }
 
+/// Before `fork()` (`os.register_at_fork`): stop new SQLite work of every store, wait
+/// up to `timeout` seconds for the work in flight, and close the idle file-backed
+/// connections (both processes reopen on first use). Returns `(in_flight, left_open)`:
+/// the work still running and the connections it keeps open (the child never uses
+/// those). Must be followed by `sqlite_after_fork` in the parent and in the child.
+/// Runs with the GIL held, as `os.fork()` does: no Python code runs meanwhile.
+#[pyfunction]
+fn sqlite_before_fork(timeout: f64) -> (usize, usize) {
+    let timeout = if timeout.is_nan() || timeout <= 0.0 {
+        Duration::ZERO
+    } else {
+        Duration::try_from_secs_f64(timeout).unwrap_or(Duration::MAX)
+    };
+    let in_flight = fork::before_fork(timeout);
+    let pid = std::process::id();
+    let mut left_open = 0;
+    for store in STORES.lock().iter().filter_map(Weak::upgrade) {
+        let slot = store.lock().clone();
+        if slot.pid != pid {
+            continue; // inherited from our own parent: never touched
+        }
+        let Some(mut conn) = slot.conn.try_lock() else {
+            left_open += 1; // busy past the timeout
+            continue;
+        };
+        if matches!(&*conn, Conn::Open(s) if s.is_file_backed()) {
+            let old = std::mem::replace(&mut *conn, Conn::Unopened);
+            drop(conn);
+            drop(old);
+        }
+    }
+    (in_flight, left_open)
+}
+
+/// After `fork()`, in the parent (`in_child=False`) or the child: open the gate again.
+#[pyfunction]
+fn sqlite_after_fork(in_child: bool) {
+    fork::after_fork(in_child)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SqliteCheckpointStore>()?;
+    m.add_function(wrap_pyfunction!(sqlite_before_fork, m)?)?;
+    m.add_function(wrap_pyfunction!(sqlite_after_fork, m)?)?;
     Ok(())
 }

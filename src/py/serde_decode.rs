@@ -27,7 +27,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyString};
 
-use crate::serde::decode::{decode, ext_share, Builder, DecodeError};
+use crate::serde::decode::{decode, scan_prefix, Builder, DecodeError};
 
 /// `PyGC_Enable` / `PyGC_Disable`: stable ABI from Python 3.10, absent from 3.9's
 /// libpython. Looked up at run time: a link-time reference would make the whole
@@ -124,17 +124,24 @@ fn statics(py: Python<'_>) -> PyResult<&'static Statics> {
 /// pause of the GC buys nothing. Both give the same result for every input.
 static NATIVE_MIN_INPUT: AtomicUsize = AtomicUsize::new(128 * 1024);
 
-/// Values looked at (at most) to tell an ext-heavy blob; see `ext_heavy`.
+/// Values looked at (at most) to tell an ext-heavy blob; see `ormsgpack_as_is`.
 const EXT_SCAN_VALUES: usize = 4096;
 
-/// Whether `input` is mostly ext values (e.g. a list of messages), judged from its
-/// first `EXT_SCAN_VALUES` values. Loading such a blob is object construction in
-/// LangGraph's hook whoever reads the bytes, and pausing the GC between hook calls
-/// buys nothing there (measured: 0.72x to parity), so it goes to ormsgpack, exactly
-/// as unpatched. Both decoders give the same result and errors for every input.
-fn ext_heavy(input: &[u8]) -> bool {
-    let (values, exts) = ext_share(input, EXT_SCAN_VALUES);
-    exts.saturating_mul(16) > values
+/// Whether `input` goes to ormsgpack's own function as unpatched (no GC pause, no
+/// hook wrapper), judged from its first `EXT_SCAN_VALUES` values:
+/// * mostly ext values (e.g. a list of messages): loading it is object construction
+///   in LangGraph's hook whoever reads the bytes, and pausing the GC between hook
+///   calls buys nothing there (measured: 0.72x to parity);
+/// * malformed there (a reserved byte, a length past the end): it fails early
+///   anyway, and the pause and the wrapper would make the error path slower than
+///   unpatched (a denial-of-service surface for whoever can write bad blobs).
+///
+/// The scan stops once the ext share is decided (`exts * 16 > EXT_SCAN_VALUES`), so a
+/// blob of ext values costs a few hundred steps, not 4,096. Every route gives the
+/// same result and errors for every input.
+fn ormsgpack_as_is(input: &[u8]) -> bool {
+    let prefix = scan_prefix(input, EXT_SCAN_VALUES, EXT_SCAN_VALUES / 16 + 1);
+    prefix.malformed || prefix.exts.saturating_mul(16) > prefix.values
 }
 
 /// Whether decodes pause the cyclic GC (see the module docs); a switch for benchmarks.
@@ -492,7 +499,7 @@ fn unpackb<'py>(
             .ok()
             .filter(|b| b.as_bytes().len() >= min)
             // A minimum of 0 (tests) sends every input to the Rust decoder.
-            .filter(|b| min == 0 || !ext_heavy(b.as_bytes()))
+            .filter(|b| min == 0 || !ormsgpack_as_is(b.as_bytes()))
         {
             if min == 0 || NATIVE_DECODER.load(Ordering::Relaxed) {
                 // Bytes are immutable: the slice stays valid while the hook runs.
@@ -655,7 +662,7 @@ unsafe extern "C" fn unpackb_fastcall(
             let native = !input.is_null()
                 && unsafe { ffi::Py_TYPE(input) } == &raw mut ffi::PyBytes_Type
                 && unsafe { ffi::PyBytes_Size(input) } as usize >= min
-                && (min == 0 || !ext_heavy(unsafe { bytes_of(input) }));
+                && (min == 0 || !ormsgpack_as_is(unsafe { bytes_of(input) }));
             if !native {
                 return unsafe { function(slf as *mut ffi::PyObject, args, nargs, kwnames) };
             }

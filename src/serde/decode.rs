@@ -499,13 +499,34 @@ impl<'a> Reader<'a> {
 /// before decoding: a blob made mostly of ext values is object construction in
 /// the ext hook, whoever reads the bytes. Malformed input ends the scan early.
 pub fn ext_share(input: &[u8], budget: usize) -> (usize, usize) {
+    let p = scan_prefix(input, budget, usize::MAX);
+    (p.values, p.exts)
+}
+
+/// What [`scan_prefix`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prefix {
+    pub values: usize,
+    pub exts: usize,
+    /// The scanned part cannot decode: a reserved marker (0xc1), or a length or a
+    /// value running past the end of the input. Every decoder rejects such input.
+    pub malformed: bool,
+}
+
+/// [`ext_share`], stopping as soon as `enough_exts` ext values were seen, and telling
+/// whether the scanned part is malformed.
+pub fn scan_prefix(input: &[u8], budget: usize, enough_exts: usize) -> Prefix {
     let (mut pos, mut pending, mut values, mut exts) = (0usize, 1usize, 0usize, 0usize);
+    let mut malformed = false;
     let be = |at: usize, n: usize| -> Option<usize> {
         let bytes = input.get(at..at.checked_add(n)?)?;
         Some(bytes.iter().fold(0usize, |acc, &b| (acc << 8) | b as usize))
     };
-    while pending > 0 && values < budget {
-        let Some(&b) = input.get(pos) else { break };
+    while pending > 0 && values < budget && exts < enough_exts {
+        let Some(&b) = input.get(pos) else {
+            malformed = true;
+            break;
+        };
         pending -= 1;
         values += 1;
         pos += 1;
@@ -520,15 +541,24 @@ pub fn ext_share(input: &[u8], budget: usize) -> (usize, usize) {
             Marker::U64 | Marker::I64 | Marker::F64 => (8, 0),
             Marker::Str8 | Marker::Bin8 => match be(pos, 1) {
                 Some(n) => (1 + n, 0),
-                None => break,
+                None => {
+                    malformed = true;
+                    break;
+                }
             },
             Marker::Str16 | Marker::Bin16 => match be(pos, 2) {
                 Some(n) => (2 + n, 0),
-                None => break,
+                None => {
+                    malformed = true;
+                    break;
+                }
             },
             Marker::Str32 | Marker::Bin32 => match be(pos, 4) {
                 Some(n) => (4 + n, 0),
-                None => break,
+                None => {
+                    malformed = true;
+                    break;
+                }
             },
             m @ (Marker::Array16 | Marker::Map16 | Marker::Array32 | Marker::Map32) => {
                 let width = if matches!(m, Marker::Array16 | Marker::Map16) {
@@ -536,7 +566,10 @@ pub fn ext_share(input: &[u8], budget: usize) -> (usize, usize) {
                 } else {
                     4
                 };
-                let Some(n) = be(pos, width) else { break };
+                let Some(n) = be(pos, width) else {
+                    malformed = true;
+                    break;
+                };
                 let per = if matches!(m, Marker::Map16 | Marker::Map32) {
                     2
                 } else {
@@ -555,16 +588,26 @@ pub fn ext_share(input: &[u8], budget: usize) -> (usize, usize) {
             Marker::Ext8 | Marker::Ext16 | Marker::Ext32 => {
                 exts += 1;
                 let width = 1usize << (b - 0xc7);
-                let Some(n) = be(pos, width) else { break };
+                let Some(n) = be(pos, width) else {
+                    malformed = true;
+                    break;
+                };
                 (width + 1 + n, 0)
             }
-            Marker::Reserved => break,
+            Marker::Reserved => {
+                malformed = true;
+                break;
+            }
             _ => (0, 0),
         };
         pos = pos.saturating_add(skip);
         pending = pending.saturating_add(children);
     }
-    (values, exts)
+    Prefix {
+        values,
+        exts,
+        malformed: malformed || pos > input.len(),
+    }
 }
 
 #[cfg(test)]
@@ -761,5 +804,31 @@ mod tests {
         assert_eq!(ext_share(&[0xdd, 0xff, 0xff, 0xff, 0xff], 1000), (1, 0));
         assert_eq!(ext_share(&[0xc9, 0xff], 1000), (1, 1));
         assert_eq!(ext_share(&[], 1000), (0, 0));
+    }
+
+    #[test]
+    fn scan_prefix_stops_once_enough_exts_and_tells_malformed() {
+        let exts: Vec<u8> = [0xdc, 0x01, 0x00]
+            .into_iter()
+            .chain(std::iter::repeat_n([0xd4u8, 5, 0], 256).flatten())
+            .collect();
+        let p = scan_prefix(&exts, 4096, 10);
+        assert_eq!((p.values, p.exts, p.malformed), (11, 10, false));
+        let whole = scan_prefix(&exts, 4096, usize::MAX);
+        assert_eq!(
+            (whole.values, whole.exts, whole.malformed),
+            (257, 256, false)
+        );
+        let ok = |b: &[u8]| !scan_prefix(b, 4096, usize::MAX).malformed;
+        assert!(ok(&[0x92, 0x01, 0xa1, b'x']));
+        assert!(ok(&[0xc0, 0xc1])); // trailing bytes are not read
+        assert!(!ok(&[0x92, 0x01, 0xc1])); // reserved marker
+        assert!(!ok(&[0x92, 0x01])); // a value missing
+        assert!(!ok(&[0xa3, b'x'])); // a str past the end
+        assert!(!ok(&[0xdb, 0x7f, 0xff])); // a length past the end
+        assert!(!ok(&[0xdf, 0xff, 0xff, 0xff, 0xff, 0x00])); // map32 header past the end
+        assert!(!ok(&[]));
+        // Past the scanned window nothing is told.
+        assert!(!scan_prefix(&[0x93, 0x01, 0x02, 0xc1], 3, usize::MAX).malformed);
     }
 }
