@@ -3,10 +3,14 @@
 import asyncio
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import uuid
 
 import pytest
+
+from conftest import clean_env
 
 pytest.importorskip("langgraph.checkpoint.base")
 SqliteSaver = pytest.importorskip("langgraph.checkpoint.sqlite").SqliteSaver
@@ -733,3 +737,14 @@ def test_async_saver_setup_is_awaited_like_async_sqlite_saver(tmp_path):
 
     assert asyncio.run(main()) == _upstream(path).get_tuple(configs[-1])
     assert RustSqliteSaver(path).setup() is None
+
+
+def test_one_sqlite_in_the_process_keeps_python_sqlite3_locks(tmp_path):
+    """RustSqliteSaver opening and closing a file does not drop Python's sqlite3 lock on it."""
+    probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sqlite_lock_probe.py")
+    proc = subprocess.run([sys.executable, probe, str(tmp_path / "lock.db")], capture_output=True, text=True, cwd=str(tmp_path), env=clean_env(), timeout=120)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "lock held"), proc.stderr
+
+
+def test_saver_uses_python_sqlite3_library():
+    assert RustSqliteSaver.sqlite_version() == sqlite3.sqlite_version
