@@ -77,6 +77,16 @@ def _sqlite_report(core: Any) -> Optional[Dict[str, Any]]:
     import sqlite3
     import tempfile
 
+    try:
+        rust_version = core.SqliteCheckpointStore.sqlite_version()
+    except Exception as exc:
+        # RustSqliteSaver is opt-in, not a patch: the rest works without it, so this is not a problem.
+        return {
+            "rust_sqlite_version": None,
+            "python_sqlite3_version": sqlite3.sqlite_version,
+            "saver_unavailable": "%s: %s" % (type(exc).__name__, exc),
+            "saver_default_pragmas": {},
+        }
     folder = tempfile.mkdtemp(prefix="flg-doctor-")
     try:
         store = core.SqliteCheckpointStore(os.path.join(folder, "probe.db"))
@@ -89,7 +99,7 @@ def _sqlite_report(core: Any) -> Optional[Dict[str, Any]]:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return {
-        "rust_sqlite_version": core.SqliteCheckpointStore.sqlite_version(),
+        "rust_sqlite_version": rust_version,
         "python_sqlite3_version": sqlite3.sqlite_version,
         "saver_default_pragmas": pragmas,
     }
@@ -175,8 +185,9 @@ def collect() -> Dict[str, Any]:
         problems.append("LangGraph could not be imported: " + langgraph_error)
     if not autoload["disabled_by_env"] and not autoload["active"]:
         problems.append(
-            "the autoload is not active in this interpreter (%s); run `pip install fast-langgraph` into this "
-            "environment, or call fast_langgraph.patch() explicitly" % (
+            "the autoload is not active in this interpreter (%s); install fast_langgraph into this "
+            "environment (docs/install.md: not from the public index, whose fast-langgraph is another project), "
+            "or call fast_langgraph.patch() explicitly" % (
                 "no %s found in site-packages" % PTH_NAME if not autoload["pth_files"] else "site disabled, e.g. python -S"
             )
         )
@@ -184,7 +195,7 @@ def collect() -> Dict[str, Any]:
     if foreign:
         problems.append(_foreign_package_problem(foreign))
     sqlite_info = _sqlite_report(core)
-    if sqlite_info and sqlite_info["rust_sqlite_version"] != sqlite_info["python_sqlite3_version"]:
+    if sqlite_info and sqlite_info["rust_sqlite_version"] not in (None, sqlite_info["python_sqlite3_version"]):
         problems.append(
             "RustSqliteSaver uses SQLite %s but Python's sqlite3 uses %s: two SQLite libraries in one "
             "process must not open the same database file" % (sqlite_info["rust_sqlite_version"], sqlite_info["python_sqlite3_version"])
@@ -223,7 +234,9 @@ def render(report: Dict[str, Any]) -> str:
         % (auto["FAST_LANGGRAPH"] or "(unset)", auto["FAST_LANGGRAPH_DISABLE"] or "(unset)")
     )
     sq = report.get("sqlite")
-    if sq:
+    if sq and sq.get("saver_unavailable"):
+        lines.append("SQLite: RustSqliteSaver unavailable in this interpreter: %s" % sq["saver_unavailable"])
+    elif sq:
         pragmas = " ".join("%s=%s" % kv for kv in sq["saver_default_pragmas"].items())
         lines.append("SQLite %s (Python sqlite3: %s); RustSqliteSaver defaults: %s" % (sq["rust_sqlite_version"], sq["python_sqlite3_version"], pragmas))
     lines.append("")
