@@ -784,4 +784,4 @@ def test_a_sqlite_other_than_python_sqlite3_is_refused(py):
     )
     lines = proc.stdout.splitlines()
     assert len(lines) == 2 and lines[0] == lines[1]
-    assert "could not find its functions" in lines[0] and "but Python's sqlite3 uses 0.0.0" in lines[0], lines[0]
+    assert "could not find it in this process" in lines[0] and "but Python's sqlite3 uses 0.0.0" in lines[0], lines[0]

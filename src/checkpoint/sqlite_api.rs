@@ -80,9 +80,14 @@ macro_rules! api_table {
     ($($field:ident = $symbol:literal,)*) => {
         unsafe fn fill(api: &mut ffi::sqlite3_api_routines, lookup: &dyn Fn(&CStr) -> *mut c_void) {
             $(
-                // SAFETY: a symbol named `sqlite3_x` is SQLite's function with the C
-                // signature the `x` slot declares; null becomes `None`.
-                api.$field = unsafe { std::mem::transmute::<*mut c_void, _>(lookup($symbol)) };
+                // SAFETY: each slot is an `Option<unsafe extern "C" fn>`, pointer-sized with
+                // null as `None`; a symbol named `sqlite3_x` is SQLite's function with the C
+                // signature the `x` slot declares.
+                unsafe {
+                    std::ptr::addr_of_mut!(api.$field)
+                        .cast::<*mut c_void>()
+                        .write(lookup($symbol))
+                };
             )*
         }
     };
@@ -324,7 +329,9 @@ fn install(scope: Scope, expected_version: Option<&str>) -> Result<&'static str,
     let version_fn = scope.lookup(c"sqlite3_libversion");
     // SAFETY: sqlite3_libversion: `const char *(void)`, returning a static string.
     let version = unsafe {
-        let f: unsafe extern "C" fn() -> *const std::ffi::c_char = std::mem::transmute(version_fn);
+        let f = std::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> *const std::ffi::c_char>(
+            version_fn,
+        );
         CStr::from_ptr(f()).to_str().map_err(|e| e.to_string())?
     };
     if let Some(expected) = expected_version {
@@ -358,7 +365,10 @@ pub fn init_from_process(
 
 #[cfg(unix)]
 fn resolve(module_file: Option<&str>, expected_version: &str) -> Result<&'static str, String> {
-    let mut candidates = vec![("the process's global symbols".to_owned(), Some(Scope::global()))];
+    let mut candidates = vec![(
+        "the process's global symbols".to_owned(),
+        Some(Scope::global()),
+    )];
     if let Some(file) = module_file {
         candidates.push((format!("{file} and its libraries"), Scope::loaded(file)));
     }
@@ -374,20 +384,22 @@ fn resolve(module_file: Option<&str>, expected_version: &str) -> Result<&'static
         }
     }
     Err(format!(
-        "RustSqliteSaver uses the SQLite library Python's sqlite3 module loaded \
-         (SQLite {expected_version}), and could not find its functions ({}). \
-         This Python hides them (e.g. SQLite linked in statically with hidden symbols); \
-         use langgraph-checkpoint-sqlite's SqliteSaver with this interpreter",
+        "RustSqliteSaver must use the SQLite library Python's sqlite3 module loaded \
+         (SQLite {expected_version}) and could not find it in this process ({}). Use \
+         langgraph-checkpoint-sqlite's SqliteSaver with this interpreter (it may hide SQLite's \
+         functions, e.g. SQLite linked in statically without exported symbols)",
         tried.join("; ")
     ))
 }
 
 #[cfg(not(unix))]
 fn resolve(_module_file: Option<&str>, _expected_version: &str) -> Result<&'static str, String> {
-    Err("RustSqliteSaver is not available on this platform yet: it must use the SQLite \
+    Err(
+        "RustSqliteSaver is not available on this platform yet: it must use the SQLite \
          library Python's sqlite3 loaded, and finding it at run time is implemented for \
          Linux and macOS only; use langgraph-checkpoint-sqlite's SqliteSaver"
-        .to_owned())
+            .to_owned(),
+    )
 }
 
 /// Load the SQLite library `name` and use it (for `cargo test` and the Rust benches,

@@ -155,9 +155,8 @@ fn ensure_sqlite(py: Python<'_>) -> PyResult<&'static str> {
              imported in this interpreter: {e}"
         ))
     })?;
-    let outcome = py.detach(|| {
-        crate::checkpoint::sqlite_api::init_from_process(file.as_deref(), &version)
-    });
+    let outcome =
+        py.detach(|| crate::checkpoint::sqlite_api::init_from_process(file.as_deref(), &version));
     outcome
         .as_ref()
         .map(|v| *v)
