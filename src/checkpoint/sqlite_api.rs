@@ -17,9 +17,11 @@
 //!
 //! The library found must report the version Python's `sqlite3.sqlite_version` reports.
 
+#[cfg(unix)]
 use std::ffi::{c_void, CStr};
 use std::sync::OnceLock;
 
+#[cfg(unix)]
 use rusqlite::ffi;
 
 /// Set once per process: the SQLite version in use, or why none could be used.
@@ -27,6 +29,7 @@ static API: OnceLock<Result<&'static str, String>> = OnceLock::new();
 
 /// Functions the store's code paths call (connection, statements, errors, busy handling):
 /// a library without one of these is refused instead of failing on first use.
+#[cfg(unix)]
 const REQUIRED: &[&CStr] = &[
     c"sqlite3_open_v2",
     c"sqlite3_close",
@@ -78,6 +81,7 @@ const REQUIRED: &[&CStr] = &[
 /// rest stay null (rusqlite panics if one is called: see [`REQUIRED`]).
 macro_rules! api_table {
     ($($field:ident = $symbol:literal,)*) => {
+        #[cfg(unix)]
         unsafe fn fill(api: &mut ffi::sqlite3_api_routines, lookup: &dyn Fn(&CStr) -> *mut c_void) {
             $(
                 // SAFETY: each slot is an `Option<unsafe extern "C" fn>`, pointer-sized with
@@ -277,6 +281,7 @@ api_table! {
 }
 
 /// A set of loaded objects to look symbols up in.
+#[cfg(unix)]
 #[derive(Clone, Copy)]
 struct Scope {
     handle: *mut c_void,
@@ -317,6 +322,7 @@ impl Scope {
 }
 
 /// Build the table from `scope` and hand it to rusqlite; the library's version.
+#[cfg(unix)]
 fn install(scope: Scope, expected_version: Option<&str>) -> Result<&'static str, String> {
     let missing: Vec<_> = REQUIRED
         .iter()
