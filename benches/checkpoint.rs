@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use _core::checkpoint::{Key, ListQuery, NewWrite, Options, Store, Synchronous};
+use _core::checkpoint::{sqlite_api, Key, ListQuery, NewWrite, Options, Store, Synchronous};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
 /// Checkpoints already in the thread the reads use (as in `bench saver`).
@@ -91,6 +91,10 @@ fn writes(p: &Payload) -> [NewWrite<'_>; 2] {
 /// A store whose thread "history" holds `HISTORY` checkpoints, each with 2 writes
 /// (loaded at `synchronous=OFF`, then reopened at `sync`).
 fn store(path: &str, sync: Synchronous, p: &Payload) -> Store {
+    // No Python here to have loaded SQLite: load the system library.
+    sqlite_api::init_from_library(sqlite_api::SYSTEM_LIBRARY)
+        .as_ref()
+        .expect("load SQLite");
     {
         let load = Options {
             synchronous: Synchronous::Off,

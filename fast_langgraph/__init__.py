@@ -40,7 +40,7 @@ _LAZY = {
     "make_key": "fast_langgraph.cache",
     "RustLLMCache": "fast_langgraph.llm_cache",
     "RustNodeCache": "fast_langgraph.node_cache",
-    "RedisStore": "fast_langgraph.redis_cache",  # needs redis-py: pip install "fast-langgraph[redis]"
+    "RedisStore": "fast_langgraph.redis_cache",  # needs redis-py (pip install redis)
     "RedisLLMCache": "fast_langgraph.redis_cache",
     "RedisNodeCache": "fast_langgraph.redis_cache",
     "RustSqliteSaver": "fast_langgraph.sqlite_saver",

@@ -24,7 +24,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         import langgraph  # noqa: F401
     except ImportError:
-        print("LangGraph is not installed here: pip install langgraph (or pip install 'fast-langgraph[langgraph]')")
+        print("LangGraph is not installed here: pip install langgraph")
         return 2
     from fast_langgraph.bench import suite
 

@@ -79,6 +79,16 @@ def _sqlite_report(core: Any) -> Optional[Dict[str, Any]]:
     import sqlite3
     import tempfile
 
+    try:
+        rust_version = core.SqliteCheckpointStore.sqlite_version()
+    except Exception as exc:
+        # RustSqliteSaver is opt-in, not a patch: the rest works without it, so this is not a problem.
+        return {
+            "rust_sqlite_version": None,
+            "python_sqlite3_version": sqlite3.sqlite_version,
+            "saver_unavailable": "%s: %s" % (type(exc).__name__, exc),
+            "saver_default_pragmas": {},
+        }
     folder = tempfile.mkdtemp(prefix="flg-doctor-")
     try:
         store = core.SqliteCheckpointStore(os.path.join(folder, "probe.db"))
@@ -91,10 +101,74 @@ def _sqlite_report(core: Any) -> Optional[Dict[str, Any]]:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return {
-        "rust_sqlite_version": core.SqliteCheckpointStore.sqlite_version(),
+        "rust_sqlite_version": rust_version,
         "python_sqlite3_version": sqlite3.sqlite_version,
         "saver_default_pragmas": pragmas,
     }
+
+
+#: Modules of the unrelated PyPI project also named ``fast-langgraph`` (0.1.15's wheel);
+#: none of them is ours. Its Rust core is ``fast_langgraph/fast_langgraph.abi3.so``.
+FOREIGN_MODULES = (
+    "accelerator.py",
+    "algo_shims.py",
+    "cache_decorator.py",
+    "checkpoint_wrapper.py",
+    "executor_cache.py",
+    "optimizations.py",
+    "shim.py",
+)
+#: A file only this project ships: a distribution owning ``fast_langgraph/`` without it is the other one.
+OWN_MARKER = "fast_langgraph/_bootstrap.py"
+
+
+def _foreign_package_report(package_dir: Optional[str] = None) -> Optional[Dict[str, Any]]:
+    """Files or metadata of the other ``fast-langgraph`` distribution in our package's folder.
+
+    Both projects install the import package ``fast_langgraph``; installed into one
+    environment, their files mix in one folder. ``None`` when there is no trace of it.
+    """
+    if package_dir is None:
+        package_dir = os.path.dirname(os.path.abspath(__file__))
+    try:
+        names = os.listdir(package_dir)
+    except OSError:
+        names = []
+    files = sorted(
+        n for n in names
+        if n in FOREIGN_MODULES or (n.startswith("fast_langgraph.") and n.endswith((".so", ".pyd")))
+    )
+    site_dir = os.path.dirname(package_dir)
+    metadata = []
+    try:
+        entries = sorted(os.listdir(site_dir))
+    except OSError:
+        entries = []
+    for entry in entries:
+        if not (entry.lower().startswith("fast_langgraph-") and entry.endswith((".dist-info", ".egg-info"))):
+            continue
+        record_path = os.path.join(site_dir, entry, "RECORD" if entry.endswith(".dist-info") else "installed-files.txt")
+        try:
+            with open(record_path, encoding="utf-8") as record:
+                owned = {line.split(",", 1)[0].strip() for line in record}
+        except OSError:
+            continue
+        if any(f.startswith("fast_langgraph/") for f in owned) and OWN_MARKER not in owned:
+            metadata.append(os.path.join(site_dir, entry))
+    if not files and not metadata:
+        return None
+    return {"package_dir": package_dir, "files": files, "metadata": metadata}
+
+
+def _foreign_package_problem(report: Dict[str, Any]) -> str:
+    found = [os.path.join(report["package_dir"], f) for f in report["files"]] + report["metadata"]
+    return (
+        "another project's fast_langgraph is installed in the same folder (%s): the unrelated "
+        "`fast-langgraph` from the public PyPI index shares this import name, and its files mix with "
+        "ours. Run `pip uninstall -y fast-langgraph` until pip reports it is not installed, delete %s "
+        "if it is still there, then reinstall this accelerator from its wheel or private index "
+        "(see docs/install.md)" % (", ".join(found), report["package_dir"])
+    )
 
 
 def collect() -> Dict[str, Any]:
@@ -113,13 +187,17 @@ def collect() -> Dict[str, Any]:
         problems.append("LangGraph could not be imported: " + langgraph_error)
     if not autoload["disabled_by_env"] and not autoload["active"]:
         problems.append(
-            "the autoload is not active in this interpreter (%s); run `pip install fast-langgraph` into this "
-            "environment, or call fast_langgraph.patch() explicitly" % (
+            "the autoload is not active in this interpreter (%s); install fast_langgraph into this "
+            "environment (docs/install.md: not from the public index, whose fast-langgraph is another project), "
+            "or call fast_langgraph.patch() explicitly" % (
                 "no %s found in site-packages" % PTH_NAME if not autoload["pth_files"] else "site disabled, e.g. python -S"
             )
         )
+    foreign = _foreign_package_report()
+    if foreign:
+        problems.append(_foreign_package_problem(foreign))
     sqlite_info = _sqlite_report(core)
-    if sqlite_info and sqlite_info["rust_sqlite_version"] != sqlite_info["python_sqlite3_version"]:
+    if sqlite_info and sqlite_info["rust_sqlite_version"] not in (None, sqlite_info["python_sqlite3_version"]):
         problems.append(
             "RustSqliteSaver uses SQLite %s but Python's sqlite3 uses %s: two SQLite libraries in one "
             "process must not open the same database file" % (sqlite_info["rust_sqlite_version"], sqlite_info["python_sqlite3_version"])
@@ -136,6 +214,7 @@ def collect() -> Dict[str, Any]:
         "autoload": autoload,
         "patches": patches,
         "sqlite": sqlite_info,
+        "foreign_package": foreign,
         "problems": problems,
         "ok": not problems,
     }
@@ -156,7 +235,9 @@ def render(report: Dict[str, Any]) -> str:
         "switches: " + "  ".join("%s=%s" % (k, "(unset)" if v is None else v) for k, v in auto["switches"].items())
     )
     sq = report.get("sqlite")
-    if sq:
+    if sq and sq.get("saver_unavailable"):
+        lines.append("SQLite: RustSqliteSaver unavailable in this interpreter: %s" % sq["saver_unavailable"])
+    elif sq:
         pragmas = " ".join("%s=%s" % kv for kv in sq["saver_default_pragmas"].items())
         lines.append("SQLite %s (Python sqlite3: %s); RustSqliteSaver defaults: %s" % (sq["rust_sqlite_version"], sq["python_sqlite3_version"], pragmas))
     lines.append("")
@@ -184,7 +265,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fast_langgraph.doctor", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
-    report = collect()
+    try:
+        report = collect()
+    except Exception:
+        # The other project's files may have replaced some of ours: say that, not a traceback.
+        foreign = _foreign_package_report()
+        if foreign is None:
+            raise
+        print("PROBLEMS:\n  - " + _foreign_package_problem(foreign))
+        return 1
     print(json.dumps(report, indent=2) if args.json else render(report))
     return 0 if report["ok"] else 1
 

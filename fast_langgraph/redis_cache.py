@@ -8,7 +8,7 @@
     store = RedisStore("redis://10.0.0.5:6379/0", prefix="myapp:")             # one pool for both
     RedisNodeCache(store), RedisLLMCache(store)
 
-Needs ``pip install redis`` (``fast-langgraph[redis]``). A single Redis server (or a
+Needs ``pip install redis`` (the ``redis`` extra). A single Redis server (or a
 proxy in front of one); Redis Cluster is not supported.
 
 What you can rely on:
@@ -124,7 +124,7 @@ class RedisStore:
             from redis.backoff import NoBackoff
             from redis.retry import Retry
         except ImportError as exc:
-            raise ImportError("the Redis caches need redis-py: pip install 'fast-langgraph[redis]' (or redis)") from exc
+            raise ImportError("the Redis caches need redis-py: pip install redis") from exc
 
         owned = sorted(set(connection_kwargs) & set(_OWN_SETTINGS))
         if owned:

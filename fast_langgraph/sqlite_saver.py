@@ -250,7 +250,7 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
 
     @staticmethod
     def sqlite_version() -> str:
-        """Version of the SQLite library the Rust core is linked against."""
+        """Version of the SQLite library the saver uses: the one Python's ``sqlite3`` loaded."""
         return SqliteCheckpointStore.sqlite_version()
 
     # -- rows <-> LangGraph objects ------------------------------------------------

@@ -3,10 +3,14 @@
 import asyncio
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import uuid
 
 import pytest
+
+from conftest import clean_env
 
 pytest.importorskip("langgraph.checkpoint.base")
 SqliteSaver = pytest.importorskip("langgraph.checkpoint.sqlite").SqliteSaver
@@ -733,3 +737,51 @@ def test_async_saver_setup_is_awaited_like_async_sqlite_saver(tmp_path):
 
     assert asyncio.run(main()) == _upstream(path).get_tuple(configs[-1])
     assert RustSqliteSaver(path).setup() is None
+
+
+def test_one_sqlite_in_the_process_keeps_python_sqlite3_locks(tmp_path):
+    """RustSqliteSaver opening and closing a file does not drop Python's sqlite3 lock on it."""
+    probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sqlite_lock_probe.py")
+    proc = subprocess.run([sys.executable, probe, str(tmp_path / "lock.db")], capture_output=True, text=True, cwd=str(tmp_path), env=clean_env(), timeout=120)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "lock held"), proc.stderr
+
+
+def test_saver_uses_python_sqlite3_library():
+    assert RustSqliteSaver.sqlite_version() == sqlite3.sqlite_version
+
+
+def test_no_python_sqlite3_means_a_clear_error_at_construction_only(py):
+    """Without Python's sqlite3 the package still imports and patches; the saver says why it cannot open."""
+    proc = py(
+        """
+        import sys
+        sys.modules["_sqlite3"] = None  # as on an interpreter built without sqlite3
+        import langgraph.graph, fast_langgraph
+        from fast_langgraph import RustSqliteSaver
+        assert {p["name"]: p["status"] for p in fast_langgraph.patch_status()}["executor"] == "applied"
+        try:
+            RustSqliteSaver(":memory:")
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+    assert proc.stdout.startswith("RustSqliteSaver uses the SQLite library of Python's sqlite3 module, which cannot be imported"), proc.stdout
+
+
+def test_a_sqlite_other_than_python_sqlite3_is_refused(py):
+    """The library found must be the one Python's sqlite3 reports; otherwise NotSupportedError, saying where it looked."""
+    proc = py(
+        """
+        import sqlite3
+        sqlite3.sqlite_version = "0.0.0"  # as if Python's sqlite3 used another library
+        from fast_langgraph import RustSqliteSaver
+        for _ in range(2):  # decided once per process, reported every time
+            try:
+                RustSqliteSaver(":memory:")
+            except sqlite3.NotSupportedError as exc:
+                print(exc)
+        """
+    )
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2 and lines[0] == lines[1]
+    assert "could not find it in this process" in lines[0] and "but Python's sqlite3 uses 0.0.0" in lines[0], lines[0]

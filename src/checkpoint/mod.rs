@@ -15,6 +15,8 @@ pub mod fork;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, params_from_iter, Connection, OpenFlags};
 
+pub mod sqlite_api;
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,9 @@ pub enum StoreError {
     InvalidOption(String),
     #[error("Cannot operate on a closed database.")]
     Closed,
+    /// No usable SQLite library in this process (see `sqlite_api`).
+    #[error("{0}")]
+    SqliteUnavailable(String),
 }
 
 /// `PRAGMA synchronous` level.
@@ -396,6 +401,7 @@ fn bytes(value: ValueRef<'_>) -> std::result::Result<Option<Vec<u8>>, &'static s
 impl Store {
     /// Open (creating with `options.create_mode` if needed) and set up the schema.
     pub fn open(path: &str, options: &Options) -> Result<Self> {
+        Self::sqlite_version()?;
         if !is_special_path(path) {
             create_private(path, options.create_mode)?;
         }
@@ -484,8 +490,9 @@ impl Store {
         matches!(self.conn.path(), Some(p) if !p.is_empty())
     }
 
-    pub fn sqlite_version() -> &'static str {
-        rusqlite::version()
+    /// Version of the SQLite library in use (see `sqlite_api`).
+    pub fn sqlite_version() -> Result<&'static str> {
+        sqlite_api::status().map_err(|why| StoreError::SqliteUnavailable(why.to_owned()))
     }
 
     /// `(name, value)` of the pragmas that decide durability and concurrency.

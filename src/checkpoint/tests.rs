@@ -415,3 +415,15 @@ fn legacy_writes_table_is_migrated_or_read_as_is_when_read_only() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn sqlite_is_resolved_at_run_time_once() {
+    // cargo test has no Python: `status` loads the system library (see sqlite_api).
+    let version = Store::sqlite_version().unwrap();
+    assert!(version.starts_with("3."), "{version}");
+    // A second init does not replace the first library.
+    assert_eq!(
+        sqlite_api::init_from_library("no-such-library.so").as_ref(),
+        Ok(&version)
+    );
+}

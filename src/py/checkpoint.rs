@@ -106,6 +106,7 @@ fn to_py_err(err: StoreError) -> PyErr {
         StoreError::Sqlite(e) => sqlite_error(&e),
         StoreError::Closed => sqlite3_exception("ProgrammingError", err.to_string()),
         StoreError::Create { .. } => sqlite3_exception("OperationalError", err.to_string()),
+        StoreError::SqliteUnavailable(_) => sqlite3_exception("NotSupportedError", err.to_string()),
         StoreError::Corrupt { .. }
         | StoreError::InvalidFilterKey(_)
         | StoreError::InvalidOption(_) => PyValueError::new_err(err.to_string()),
@@ -136,6 +137,36 @@ fn sqlite3_exception(class: &str, message: String) -> PyErr {
             Err(e) => e,
         }
     })
+}
+
+/// Resolve (once per process) the SQLite library Python's `sqlite3` module loaded; its
+/// version. Raises `ImportError` when Python has no `sqlite3`, `sqlite3.NotSupportedError`
+/// when its SQLite functions cannot be found.
+fn ensure_sqlite(py: Python<'_>) -> PyResult<&'static str> {
+    if let Ok(version) = crate::checkpoint::sqlite_api::status() {
+        return Ok(version);
+    }
+    let imported = py.import("sqlite3").and_then(|sqlite3| {
+        let version: String = sqlite3.getattr("sqlite_version")?.extract()?;
+        let module = py.import("_sqlite3")?;
+        let file: Option<String> = match module.getattr("__file__") {
+            Ok(f) => f.extract().ok(),
+            Err(_) => None, // built into the interpreter
+        };
+        Ok((version, file))
+    });
+    let (version, file) = imported.map_err(|e| {
+        pyo3::exceptions::PyImportError::new_err(format!(
+            "RustSqliteSaver uses the SQLite library of Python's sqlite3 module, which cannot be \
+             imported in this interpreter: {e}"
+        ))
+    })?;
+    let outcome =
+        py.detach(|| crate::checkpoint::sqlite_api::init_from_process(file.as_deref(), &version));
+    outcome
+        .as_ref()
+        .map(|v| *v)
+        .map_err(|why| to_py_err(StoreError::SqliteUnavailable(why.clone())))
 }
 
 /// SQLite storage for LangGraph checkpoints, same schema as `langgraph-checkpoint-sqlite`.
@@ -293,6 +324,7 @@ impl SqliteCheckpointStore {
             busy_timeout: Duration::from_secs_f64(busy_timeout),
             ..Options::default()
         };
+        ensure_sqlite(py)?;
         let store = {
             let (p, o) = (&path, &options);
             py.detach(move || {
@@ -321,10 +353,10 @@ impl SqliteCheckpointStore {
         &self.path
     }
 
-    /// Version of the SQLite library this core is linked against.
+    /// Version of the SQLite library the store uses: the one Python's `sqlite3` loaded.
     #[staticmethod]
-    fn sqlite_version() -> &'static str {
-        Store::sqlite_version()
+    fn sqlite_version(py: Python<'_>) -> PyResult<&'static str> {
+        ensure_sqlite(py)
     }
 
     /// The pragmas in force on this connection (journal_mode, synchronous, ...).

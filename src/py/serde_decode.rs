@@ -38,20 +38,31 @@ struct GcApi {
     disable: unsafe extern "C" fn() -> c_int,
 }
 
+/// A symbol of the running interpreter; null where absent (and on Windows, which has no
+/// `dlsym`: the fallbacks run there).
+fn interpreter_symbol(name: &std::ffi::CStr) -> *mut std::ffi::c_void {
+    #[cfg(unix)]
+    return unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+    #[cfg(not(unix))]
+    return {
+        let _ = name;
+        std::ptr::null_mut()
+    };
+}
+
 fn gc_api() -> Option<GcApi> {
-    let find = |name: &std::ffi::CStr| unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
-    let enable = find(c"PyGC_Enable");
-    let disable = find(c"PyGC_Disable");
+    let enable = interpreter_symbol(c"PyGC_Enable");
+    let disable = interpreter_symbol(c"PyGC_Disable");
     if enable.is_null() || disable.is_null() {
         return None;
     }
     // SAFETY: both are `int (void)` in CPython >= 3.10.
     Some(unsafe {
         GcApi {
-            enable: std::mem::transmute::<*mut libc::c_void, unsafe extern "C" fn() -> c_int>(
+            enable: std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn() -> c_int>(
                 enable,
             ),
-            disable: std::mem::transmute::<*mut libc::c_void, unsafe extern "C" fn() -> c_int>(
+            disable: std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn() -> c_int>(
                 disable,
             ),
         }
@@ -65,10 +76,10 @@ fn gc_api() -> Option<GcApi> {
 type NewPresized = unsafe extern "C" fn(ffi::Py_ssize_t) -> *mut ffi::PyObject;
 
 fn dict_new_presized() -> Option<NewPresized> {
-    let symbol = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"_PyDict_NewPresized".as_ptr()) };
+    let symbol = interpreter_symbol(c"_PyDict_NewPresized");
     // SAFETY: `PyObject *_PyDict_NewPresized(Py_ssize_t minused)` in CPython 3.9-3.13.
     (!symbol.is_null())
-        .then(|| unsafe { std::mem::transmute::<*mut libc::c_void, NewPresized>(symbol) })
+        .then(|| unsafe { std::mem::transmute::<*mut std::ffi::c_void, NewPresized>(symbol) })
 }
 
 struct Statics {
