@@ -151,6 +151,12 @@ PACKAGE_PLUGINS: Dict[str, Tuple[str, str, str]] = {
         "run this under .ci/with-postgres (it starts a throw-away PostgreSQL and sets it)"),
 }
 
+#: Suites that cannot run under xdist: why (they run with one process whatever --jobs says).
+SERIAL: Dict[str, str] = {
+    "langgraph-checkpoint-postgres": "its tests share the server's default database and empty its tables before "
+                                     "each test (conftest clear_test_db), so two workers wipe each other's rows",
+}
+
 #: Never changed by --install-test-deps (pinned to the installed versions).
 PROTECTED_DISTS = (
     "langgraph",
@@ -1046,6 +1052,9 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
     if deselect:
         log(f"   deselecting for line {line}: {deselect['why']}")
     jobs = args.jobs
+    if jobs > 1 and package in SERIAL:
+        log(f"   one process (not {jobs}): {SERIAL[package]}")
+        jobs = 1
     if jobs > 1 and not dist_version("pytest-xdist"):
         log("warning: pytest-xdist is not installed; running serially")
         jobs = 1
