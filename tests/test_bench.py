@@ -180,3 +180,27 @@ def test_serde_parts_runs_and_checks_equal(py):
     result = json.loads(proc.stdout)
     assert [r["class"] for r in result["per_message_class"]] == ["HumanMessage", "AIMessage", "ToolMessage", "AIMessage"]
     assert result["object_building_gc_off"]["equal"]
+
+
+def test_production_bench_sqlite_cases_check_results(py, tmp_path):
+    """The production shapes on the two SQLite savers (no server needed); a Postgres case too
+    when a server is given (``.ci/with-postgres``)."""
+    import os
+
+    cases = ["agent_async_sqlite", "agent_async_rust_sqlite"]
+    dsn = os.environ.get("FAST_LANGGRAPH_POSTGRES_DSN")
+    if dsn:
+        cases.append("concurrent_async_postgres")
+    out = tmp_path / "rows.json"
+    py(
+        "import sys; from fast_langgraph.bench.production import main; "
+        "sys.exit(main(%r))"
+        % (["--rounds", "1", "--turns", "2", "--threads", "3", "--concurrent-turns", "1", "--json", str(out), "--cases"] + cases),
+        timeout=300,
+        FAST_LANGGRAPH_POSTGRES_DSN=dsn,
+    )
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["case"] for r in rows] == cases
+    for row in rows:
+        assert "error" not in row, row
+        assert row["same_result"] and row["accelerated_was_patched"] and row["vanilla_was_unpatched"], row
