@@ -197,7 +197,7 @@ async def _async_sample(case: Dict[str, Any], target: str, turns: int, threads: 
         from psycopg.rows import dict_row
         from psycopg_pool import AsyncConnectionPool
 
-        pool = AsyncConnectionPool(
+        pool: Any = AsyncConnectionPool(
             target,
             min_size=min(threads, 16),
             max_size=min(threads, 16),
