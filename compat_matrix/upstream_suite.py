@@ -92,6 +92,17 @@ TEST_DEPS: Dict[str, Dict[str, List[str]]] = {
         "3.0": _CKPT_TESTS_21,
         "4.0": _CKPT_TESTS_40,
     },
+    # Needs a server: run under .ci/with-postgres (PACKAGE_PLUGINS points the tests at it).
+    "langgraph-checkpoint-postgres": {
+        "3.0": [
+            "pytest-asyncio",  # pyproject: asyncio_mode = "auto" under --strict-config
+            "pytest-mock",
+            "anyio",
+            "psycopg[binary]",  # psycopg without a system libpq
+            "psycopg-pool",
+            "langgraph-checkpoint-conformance",  # test_conformance_delta
+        ],
+    },
     # Its checkpointer tests (checkpoint_sqlite_suite.py); aiosqlite and sqlite-vec are its own deps.
     "langgraph-checkpoint-sqlite": {
         "3.1": [
@@ -130,6 +141,20 @@ DESELECT: Dict[str, Dict[str, Dict[str, Any]]] = {
             "later_lines_too": True,
         },
     },
+}
+
+#: Suites that need a server: (pytest plugin in tests/upstream/ that points them at it, the
+#: environment variable with its DSN, how to get one). The plugin is loaded in both runs.
+PACKAGE_PLUGINS: Dict[str, Tuple[str, str, str]] = {
+    "langgraph-checkpoint-postgres": (
+        "postgres_dsn_plugin", "FAST_LANGGRAPH_POSTGRES_DSN",
+        "run this under .ci/with-postgres (it starts a throw-away PostgreSQL and sets it)"),
+}
+
+#: Suites that cannot run under xdist: why (they run with one process whatever --jobs says).
+SERIAL: Dict[str, str] = {
+    "langgraph-checkpoint-postgres": "its tests share the server's default database and empty its tables before "
+                                     "each test (conftest clear_test_db), so two workers wipe each other's rows",
 }
 
 #: Never changed by --install-test-deps (pinned to the installed versions).
@@ -1008,6 +1033,16 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
     if args.keyword:
         other = ["-k", args.keyword] + other
     paths = paths or ["tests"]
+    if package in PACKAGE_PLUGINS:
+        plugin, env_var, how = PACKAGE_PLUGINS[package]
+        if not os.environ.get(env_var):
+            raise SetupError(f"the {package} tests need a server: {env_var} is not set.\nWhat to do: {how}.")
+        upstream_plugins = str(REPO_ROOT / "tests" / "upstream")
+        if upstream_plugins not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+            os.environ["PYTHONPATH"] = os.pathsep.join([upstream_plugins] + (
+                [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))
+        other = ["-p", plugin] + other
+        log(f"   {env_var}={os.environ[env_var]} (pytest plugin {plugin})")
     deselect_line = pick_line(DESELECT.get(package, {}), version)
     deselect = None
     if deselect_line is not None:
@@ -1017,6 +1052,9 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
     if deselect:
         log(f"   deselecting for line {line}: {deselect['why']}")
     jobs = args.jobs
+    if jobs > 1 and package in SERIAL:
+        log(f"   one process (not {jobs}): {SERIAL[package]}")
+        jobs = 1
     if jobs > 1 and not dist_version("pytest-xdist"):
         log("warning: pytest-xdist is not installed; running serially")
         jobs = 1

@@ -187,3 +187,34 @@ def test_serde_corrupt_runs_and_checks_errors_equal(py):
     result = json.loads(proc.stdout)
     assert result["serde"] == ["applied", "unpatched side: disabled"]
     assert len(result["rows"]) == 14 and all(r["equal"] for r in result["rows"])
+
+
+def test_production_bench_sqlite_cases_check_results(py, tmp_path):
+    """The production shapes on the two SQLite savers (no server needed); a Postgres case too
+    when a server is given (``.ci/with-postgres``)."""
+    import os
+
+    from fast_langgraph.sqlite_saver import check_supported_checkpoint_version
+
+    cases = ["agent_async_sqlite"]
+    try:
+        check_supported_checkpoint_version()
+        cases.append("agent_async_rust_sqlite")
+    except RuntimeError:  # RustSqliteSaver needs langgraph-checkpoint >= 4.1 (LangGraph >= 1.0)
+        pass
+    dsn = os.environ.get("FAST_LANGGRAPH_POSTGRES_DSN")
+    if dsn:
+        cases.append("concurrent_async_postgres")
+    out = tmp_path / "rows.json"
+    py(
+        "import sys; from fast_langgraph.bench.production import main; "
+        "sys.exit(main(%r))"
+        % (["--rounds", "1", "--turns", "2", "--threads", "3", "--concurrent-turns", "1", "--json", str(out), "--cases"] + cases),
+        timeout=300,
+        FAST_LANGGRAPH_POSTGRES_DSN=dsn,
+    )
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["case"] for r in rows] == cases
+    for row in rows:
+        assert "error" not in row, row
+        assert row["same_result"] and row["accelerated_was_patched"] and row["vanilla_was_unpatched"], row

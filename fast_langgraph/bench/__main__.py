@@ -25,6 +25,7 @@ CASES = {
     "overhead": "fast_langgraph.bench.overhead",
     "ceilings": "fast_langgraph.bench.ceilings",
     "profiler": "fast_langgraph.bench.profiler_overhead",
+    "production": "fast_langgraph.bench.production",
 }
 
 #: Optional one-line descriptions, where the module docstring's first sentence is not one.
@@ -39,6 +40,7 @@ SUMMARIES: Dict[str, str] = {
     "overhead": "LangGraph's per-invoke and per-superstep cost, and where it goes.",
     "ceilings": "The most that replacing one of LangGraph's per-step functions could gain.",
     "profiler": "GraphProfiler's overhead on a LangGraph workload (session and per-invoke).",
+    "production": "A chat agent as deployments run it: async on PostgreSQL and SQLite savers, many conversations at once.",
 }
 
 
