@@ -38,7 +38,10 @@ LANGGRAPH_OPTION = 2 | 16 | 32 | 4096 | 8192 | 32768
 def make_msgpack_enc(module: Any) -> Any:
     """A drop-in ``_msgpack_enc`` for ``module`` (a loaded ``jsonplus``)."""
     from fast_langgraph._core import msgpack_encode
+    from fast_langgraph.patches import message_codec
 
+    # Messages written from their fields where verified (see message_codec).
+    message_codec.configure(module)
     namespace = module.__dict__
     langgraph_default = namespace["_msgpack_default"]
 
@@ -68,18 +71,26 @@ def _replace_msgpack_enc(module: Any, target: Target, original: object) -> objec
 
 def make_loads_typed(module: Any, original: Any) -> Any:
     """A drop-in ``JsonPlusSerializer.loads_typed``: the msgpack tag through ``msgpack_unpackb``."""
-    from fast_langgraph._core import msgpack_unpackb
+    from fast_langgraph._core import MessageExtHook, msgpack_unpackb
+    from fast_langgraph.patches import message_codec
 
     namespace = module.__dict__
     real = sys.modules["ormsgpack"]
     option = real.OPT_NON_STR_KEYS
+    codec_on = message_codec.configure(module).enabled
+    hook_code = message_codec.langgraph_hook_code(module) if codec_on else None
 
     def loads_typed(self: Any, data: Any) -> Any:
         type_, data_ = data
         # An exact "msgpack" str cannot equal the tags the original tests first; the
         # module's ormsgpack global is read at call time, as the original does.
         if type(type_) is str and type_ == "msgpack" and namespace["ormsgpack"] is real:
-            return msgpack_unpackb(data_, ext_hook=self._unpack_ext_hook, option=option)
+            hook = self._unpack_ext_hook
+            # LangGraph's own hook (not a custom __unpack_ext_hook__): verified
+            # messages are built by the codec, everything else by this hook.
+            if hook_code is not None and getattr(hook, "__code__", None) is hook_code:
+                hook = MessageExtHook(hook)
+            return msgpack_unpackb(data_, ext_hook=hook, option=option)
         return original(self, data)
 
     loads_typed.__module__ = module.__name__
