@@ -114,8 +114,19 @@ def _source(obj: Any) -> str:
         return "<no source: %r>" % (obj,)
 
 
+_fingerprints: Dict[Any, str] = {}
+
+
 def class_fingerprint(cls: Any) -> str:
-    """A digest of everything that decides what ``cls(**d)`` and ``model_dump()`` do."""
+    """A digest of everything that decides what ``cls(**d)`` and ``model_dump()`` do
+    (memoized per class object: re-applying the patch re-reads no source)."""
+    digest = _fingerprints.get(cls)
+    if digest is None:
+        digest = _fingerprints[cls] = _class_fingerprint(cls)
+    return digest
+
+
+def _class_fingerprint(cls: Any) -> str:
     from pydantic import BaseModel
 
     parts: List[str] = [cls.__module__, cls.__qualname__, repr(sorted(cls.model_config.items()))]
