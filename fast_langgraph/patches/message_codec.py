@@ -174,9 +174,8 @@ def _field_kind(annotation: Any) -> Tuple[str, Tuple[str, ...]]:
     from langchain_core.messages.ai import UsageMetadata
     from langchain_core.messages.tool import InvalidToolCall, ToolCall, ToolCallChunk
 
-    Union = typing.Union
     known: List[Tuple[Any, str]] = [
-        (Union[str, List[Union[str, Dict[Any, Any]]]], "content"),
+        (typing.Union[str, List[typing.Union[str, Dict[Any, Any]]]], "content"),
         (Dict[Any, Any], "any_dict"),
         (Optional[str], "opt_str"),
         (str, "str"),
@@ -263,7 +262,7 @@ def _configure(jsonplus: Any) -> CodecStatus:
         for field_name, field in cls.model_fields.items():
             kind, literals = _field_kind(field.annotation)
             fields.append((field_name, kind, list(literals)))
-        decode = decode and decode_allowed and (module_name, name) in safe_types
+        decode = decode and decode_allowed and safe_types is not None and (module_name, name) in safe_types
         entries.append((cls, decode, rule, fields))
         verified.append(name)
     typed_keys = {}

@@ -494,7 +494,16 @@ impl MessageExtHook {
                 }
             }
         }
-        self.inner.bind(py).call1((code, data))
+        // CPython charged one recursion level for calling this object; give it back
+        // while LangGraph's hook runs, so deep nesting hits the limit where it does
+        // unpatched (the hook recurses through itself for nested ext values).
+        unsafe { ffi::Py_LeaveRecursiveCall() };
+        let result = self.inner.bind(py).call1((code, data));
+        if unsafe { ffi::Py_EnterRecursiveCall(c" in an ext hook".as_ptr()) } != 0 {
+            // Only if the limit was lowered meanwhile: the caller's own check reports it.
+            unsafe { ffi::PyErr_Clear() };
+        }
+        result
     }
 }
 
