@@ -42,8 +42,8 @@ VERIFIED_LANGCHAIN_CORE = ">=1.8.3,<1.9"
 VERIFIED_PYDANTIC = ">=2.14,<2.15"
 
 # (module, class, decoded here, validation rule). AIMessageChunk: its after-validators
-# rebuild tool calls from chunks and rewrite content blocks, so it is encoded here
-# but always decoded by LangGraph's hook.
+# rebuild tool calls from chunks and rewrite content blocks, so only chunks without
+# tool calls of any kind and without a chunk position are decoded here.
 MESSAGE_CLASSES: Tuple[Tuple[str, str, bool, str], ...] = (
     ("langchain_core.messages.human", "HumanMessage", True, "plain"),
     ("langchain_core.messages.ai", "AIMessage", True, "ai_message"),
@@ -57,7 +57,7 @@ MESSAGE_CLASSES: Tuple[Tuple[str, str, bool, str], ...] = (
     ("langchain_core.messages.chat", "ChatMessageChunk", True, "plain"),
     ("langchain_core.messages.function", "FunctionMessageChunk", True, "plain"),
     ("langchain_core.messages.tool", "ToolMessageChunk", True, "plain"),
-    ("langchain_core.messages.ai", "AIMessageChunk", False, "plain"),
+    ("langchain_core.messages.ai", "AIMessageChunk", True, "ai_message_chunk"),
 )
 
 # class_fingerprint() of each class in langchain-core 1.8.3 with pydantic 2.14.4.

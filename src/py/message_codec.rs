@@ -43,6 +43,10 @@ enum Rule {
     AiMessage,
     /// `RemoveMessage`: its `__init__` refuses a truthy `content`.
     RemoveMessage,
+    /// `AIMessageChunk`: as `AiMessage`, and its after-validators rebuild tool calls
+    /// from chunks (and content blocks when `chunk_position` is set): canonical only
+    /// without tool calls of any kind and without a chunk position.
+    AiMessageChunk,
 }
 
 enum Kind {
@@ -77,6 +81,9 @@ struct ClassSpec {
     cls: Py<PyType>,
     module: Py<PyString>,
     name: Py<PyString>,
+    /// The same, as UTF-8, to pick the class from a payload's first bytes.
+    module_utf8: String,
+    name_utf8: String,
     fields: Vec<Field>,
     /// Whether payloads of this class are built here (encode is always on).
     decode: bool,
@@ -343,6 +350,17 @@ impl Codec {
         py: Python<'py>,
         data: &Bound<'py, PyBytes>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        // Other models (a pydantic state...) are left to the hook before any decoding.
+        let Some((module_utf8, name_utf8)) = peek_class(data.as_bytes()) else {
+            return Ok(None);
+        };
+        if !self.classes.iter().any(|s| {
+            s.decode
+                && s.module_utf8.as_bytes() == module_utf8
+                && s.name_utf8.as_bytes() == name_utf8
+        }) {
+            return Ok(None);
+        }
         let tup = self
             .unpackb
             .bind(py)
@@ -425,7 +443,25 @@ impl Codec {
                     && c.cast_exact::<PyString>()
                         .is_ok_and(|s| s.len().is_ok_and(|n| n == 0))
             })),
-            Rule::AiMessage => {
+            Rule::AiMessage | Rule::AiMessageChunk => {
+                if spec.rule == Rule::AiMessageChunk {
+                    let all_empty = ["tool_calls", "invalid_tool_calls", "tool_call_chunks"]
+                        .iter()
+                        .all(|key| {
+                            fields
+                                .get_item(key)
+                                .ok()
+                                .flatten()
+                                .and_then(|v| v.cast_into_exact::<PyList>().ok())
+                                .is_some_and(|l| l.is_empty())
+                        });
+                    let no_position = fields
+                        .get_item(intern!(py, "chunk_position"))?
+                        .is_some_and(|p| p.is_none());
+                    if !all_empty || !no_position {
+                        return Ok(false);
+                    }
+                }
                 let empty = |key: &Bound<'_, PyString>| -> PyResult<bool> {
                     Ok(fields
                         .get_item(key)?
@@ -450,6 +486,37 @@ impl Codec {
             }
         }
     }
+}
+
+/// The module and class names at the head of an `EXT_PYDANTIC_V2` payload
+/// (`[module, name, fields, method]`, a 4-array starting with two str), if it has that shape.
+fn peek_class(buf: &[u8]) -> Option<(&[u8], &[u8])> {
+    fn read_str<'a>(buf: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+        let tag = *buf.get(*pos)?;
+        *pos += 1;
+        let mut be = |n: usize| -> Option<usize> {
+            let bytes = buf.get(*pos..pos.checked_add(n)?)?;
+            *pos += n;
+            Some(bytes.iter().fold(0usize, |acc, b| (acc << 8) | *b as usize))
+        };
+        let len = match tag {
+            0xa0..=0xbf => (tag & 0x1f) as usize,
+            0xd9 => be(1)?,
+            0xda => be(2)?,
+            0xdb => be(4)?,
+            _ => return None,
+        };
+        let s = buf.get(*pos..pos.checked_add(len)?)?;
+        *pos += len;
+        Some(s)
+    }
+    if *buf.first()? != 0x94 {
+        return None;
+    }
+    let mut pos = 1;
+    let module = read_str(buf, &mut pos)?;
+    let name = read_str(buf, &mut pos)?;
+    Some((module, name))
 }
 
 /// LangGraph's own ext hook (checked by the caller), with verified message payloads
@@ -561,6 +628,7 @@ pub fn message_codec_configure(
             "plain" => Rule::Plain,
             "ai_message" => Rule::AiMessage,
             "remove_message" => Rule::RemoveMessage,
+            "ai_message_chunk" => Rule::AiMessageChunk,
             other => {
                 return Err(pyo3::exceptions::PyValueError::new_err(format!(
                     "unknown rule {other:?}"
@@ -575,7 +643,11 @@ pub fn message_codec_configure(
                 kind: parse_kind(&kind, &arg)?,
             });
         }
+        let module_utf8: String = cls.getattr("__module__")?.extract()?;
+        let name_utf8: String = cls.getattr("__name__")?.extract()?;
         specs.push(ClassSpec {
+            module_utf8,
+            name_utf8,
             module: cls
                 .getattr("__module__")?
                 .cast_into_exact::<PyString>()?
