@@ -403,3 +403,41 @@ def test_encrypted_serializer():
     with unpatched():
         expected = serde.loads_typed(typed)
     assert_same(got, expected)
+
+
+def test_doctor_shows_the_codec():
+    from fast_langgraph import doctor
+
+    report = doctor.collect()
+    serde = {p["name"]: p for p in report["patches"]}["serde"]
+    codec = serde["message_codec"]
+    assert codec["enabled"] == message_codec.status().enabled
+    assert codec["verified_langchain_core"] == message_codec.VERIFIED_LANGCHAIN_CORE
+    assert "message codec" in doctor.render(report)
+
+
+def test_outside_the_verified_range_messages_take_langgraphs_path(monkeypatch):
+    from fast_langgraph import doctor
+    from fast_langgraph.bench.serde import messages_state
+
+    monkeypatch.setattr(message_codec, "VERIFIED_LANGCHAIN_CORE", ">=0.0.1,<0.0.2")
+    fast_langgraph.unpatch("serde")
+    fast_langgraph.patch(serde=True)
+    try:
+        assert not message_codec.status().enabled
+        assert "outside the verified" in message_codec.status().reason
+        serde = {p["name"]: p for p in doctor.collect()["patches"]}["serde"]
+        assert serde["status"] == "applied" and not serde["message_codec"]["enabled"]
+        state = messages_state(8)
+        typed = jsonplus.JsonPlusSerializer().dumps_typed(state)
+        assert typed == vanilla_dumps(jsonplus.JsonPlusSerializer(), state)
+        with counting_imports() as calls:
+            got = jsonplus.JsonPlusSerializer().loads_typed(typed)
+        assert len(calls) == 8
+        with unpatched():
+            assert_same(got, jsonplus.JsonPlusSerializer().loads_typed(typed))
+    finally:
+        monkeypatch.undo()
+        fast_langgraph.unpatch("serde")
+        fast_langgraph.patch(serde=True)
+    assert message_codec.status().enabled

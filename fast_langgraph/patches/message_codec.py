@@ -273,7 +273,7 @@ def _configure(jsonplus: Any) -> CodecStatus:
         _turn_off()
         return CodecStatus(False, "off: no message class matches its verified fingerprint (%s)" % ", ".join(skipped), core_version, ())
     message_codec_configure(entries, typed_keys, safe_module, jsonplus)
-    reason = "on for %d message classes (langchain-core %s, verified %s)" % (len(verified), core_version, VERIFIED_LANGCHAIN_CORE)
+    reason = "on for %d message classes (langchain-core %s)" % (len(verified), core_version)
     if skipped:
         reason += "; today's path for %s" % ", ".join(skipped)
     return CodecStatus(True, reason, core_version, tuple(verified))
