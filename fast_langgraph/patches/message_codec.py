@@ -244,14 +244,19 @@ def _configure(jsonplus: Any) -> CodecStatus:
     safe_module = jsonplus.__dict__.get("_lg_msgpack")
     safe_types = getattr(safe_module, "SAFE_MSGPACK_TYPES", None)
     decode_allowed = type(safe_types) is frozenset
-    from pydantic import BaseModel
-
     entries = []
     verified = []
     skipped = []
     for module_name, name, decode, rule in MESSAGE_CLASSES:
         cls = getattr(importlib.import_module(module_name), name)
-        if cls.__module__ != module_name or cls.__name__ != name or cls.__new__ is not BaseModel.__new__:
+        # Instances are allocated as object.__new__(cls) does (the Rust side calls the
+        # type's tp_alloc): only for a class using object.__new__, with no abstract methods.
+        if (
+            cls.__module__ != module_name
+            or cls.__name__ != name
+            or cls.__new__ is not object.__new__
+            or getattr(cls, "__abstractmethods__", None)
+        ):
             skipped.append(name)
             continue
         fingerprint = class_fingerprint(cls)

@@ -22,7 +22,7 @@
 //!
 //! Nothing here runs Python code other than builtin operations on builtin objects
 //! (exact types are checked before anything is compared), `ormsgpack.unpackb` on
-//! bytes, and `object.__new__`; every failure falls back to LangGraph's path.
+//! bytes, and allocating the instance; every failure falls back to LangGraph's path.
 
 use std::sync::{Arc, RwLock};
 
@@ -115,7 +115,7 @@ struct Codec {
     sys_modules: Py<PyDict>,
     unpackb: Py<PyAny>,
     unpack_kwargs: Py<PyDict>,
-    object_new: Py<PyAny>,
+    empty_args: Py<PyAny>,
 }
 
 static CODEC: RwLock<Option<Arc<Codec>>> = RwLock::new(None);
@@ -409,7 +409,19 @@ impl Codec {
         if !loaded.getattr(spec.name.bind(py))?.is(spec.cls.bind(py)) {
             return Ok(None);
         }
-        let obj = self.object_new.bind(py).call1((spec.cls.bind(py),))?;
+        // `object.__new__(cls)` (what pydantic's own construction does): the class
+        // was checked at configuration to be a plain, non-abstract heap type using
+        // `object.__new__`, so this is its `tp_alloc`.
+        let obj = unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyType_GenericNew(
+                    spec.cls.as_ptr().cast::<ffi::PyTypeObject>(),
+                    self.empty_args.as_ptr(),
+                    std::ptr::null_mut(),
+                ),
+            )?
+        };
         let fields_set =
             unsafe { Bound::from_owned_ptr_or_err(py, ffi::PySet_New(fields.as_ptr()))? };
         let set = |name: &Bound<'py, PyString>, value: &Bound<'py, PyAny>| -> PyResult<()> {
@@ -694,11 +706,7 @@ pub fn message_codec_configure(
             .unbind(),
         unpackb: ormsgpack.getattr("unpackb")?.unbind(),
         unpack_kwargs: unpack_kwargs.unbind(),
-        object_new: py
-            .import("builtins")?
-            .getattr("object")?
-            .getattr("__new__")?
-            .unbind(),
+        empty_args: pyo3::types::PyTuple::empty(py).into_any().unbind(),
     };
     *CODEC.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(codec));
     Ok(true)
