@@ -11,6 +11,11 @@
   function runs ormsgpack itself, pausing the cyclic GC for large blobs of plain data. Ext
   values still go to the serializer's own ext hook (allowlist, events, warnings,
   construction are LangGraph's), which unpacks its payloads with ormsgpack as before.
+* The message codec (:mod:`fast_langgraph.patches.message_codec`, configured here):
+  verified LangChain messages are written from their ``__dict__`` instead of
+  ``model_dump()``, and read back without re-validation when LangGraph's own hook
+  would allow them and their payload is canonical; the serializer's hook is wrapped
+  in a ``MessageExtHook`` for that, and handles everything else as before.
 """
 
 from __future__ import annotations
