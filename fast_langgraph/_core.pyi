@@ -52,6 +52,24 @@ def msgpack_decode_native(enabled: bool) -> bool:
     """Whether large inputs are read by the Rust msgpack reader instead of ormsgpack
     (default ``False``: ormsgpack builds objects faster); returns the previous setting."""
 
+def message_codec_configure(
+    classes: Optional[List[Any]],
+    typed_keys: Optional[Dict[str, List[str]]] = None,
+    safe_module: Any = None,
+    jsonplus: Any = None,
+) -> bool:
+    """Configure the message codec (``None`` turns it off); see ``fast_langgraph.patches.message_codec``."""
+
+@final
+class MessageExtHook:
+    """LangGraph's own msgpack ext hook, with verified message payloads built natively;
+    every other ext value goes to ``inner`` with the same arguments."""
+
+    def __new__(cls, inner: Callable[[int, bytes], Any]) -> "MessageExtHook": ...
+    @property
+    def inner(self) -> Callable[[int, bytes], Any]: ...
+    def __call__(self, code: int, data: bytes) -> Any: ...
+
 @final
 class ManualClock:
     """A test clock: time moves only when told to."""

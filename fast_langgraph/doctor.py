@@ -171,6 +171,22 @@ def _foreign_package_problem(report: Dict[str, Any]) -> str:
     )
 
 
+def _message_codec_report(serde_entry: Dict[str, Any]) -> Dict[str, Any]:
+    """The message codec (part of ``serde``): on or off, why, and the verified range."""
+    from fast_langgraph.patches import message_codec
+
+    status = message_codec.status()
+    enabled = status.enabled and serde_entry["status"] == "applied"
+    reason = status.reason if serde_entry["status"] == "applied" else "off: the serde patch is not applied"
+    return {
+        "enabled": enabled,
+        "reason": reason,
+        "verified_langchain_core": message_codec.VERIFIED_LANGCHAIN_CORE,
+        "verified_pydantic": message_codec.VERIFIED_PYDANTIC,
+        "classes": list(status.classes),
+    }
+
+
 def collect() -> Dict[str, Any]:
     """Everything the doctor reports, as plain data."""
     import fast_langgraph
@@ -206,6 +222,9 @@ def collect() -> Dict[str, Any]:
         # A patch outside its declared version range is expected not to apply.
         if entry["status"] not in ("applied", "disabled") and entry["in_range"]:
             problems.append("patch %s is %s: %s" % (entry["name"], entry["status"], entry["reason"]))
+    for entry in patches:
+        if entry["name"] == "serde":
+            entry["message_codec"] = _message_codec_report(entry)
     return {
         "fast_langgraph": fast_langgraph.__version__,
         "rust_core": {"loaded": core is not None, "error": _rust.core_error(), "build": core.build_info() if core else None},
@@ -252,6 +271,12 @@ def render(report: Dict[str, Any]) -> str:
         )
         for target in entry["targets"]:
             lines.append("%-*s            %s: %s" % (width, "", target["target"], target["state"]))
+        codec = entry.get("message_codec")
+        if codec:
+            lines.append(
+                "%-*s            message codec: %s (verified for langchain-core %s, pydantic %s; outside it, messages take LangGraph's path)"
+                % (width, "", codec["reason"], codec["verified_langchain_core"], codec["verified_pydantic"])
+            )
     lines.append("")
     if report["ok"]:
         lines.append("OK: everything that should apply is applied.")

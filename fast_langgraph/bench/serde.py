@@ -64,6 +64,38 @@ def messages_state(n: int) -> Dict[str, Any]:
     return {"messages": messages[:n], "step": n, "thread": str(uuid.UUID(int=n))}
 
 
+def mixed_messages_state(n: int) -> Dict[str, Any]:
+    """``n`` messages of every common kind: human (text and image blocks), AI with tool
+    calls, usage details and nested response metadata, reasoning blocks, tool results
+    with artifacts, system, chat, and streamed chunks."""
+    from langchain_core import messages as m
+
+    out: List[Any] = []
+    i = 0
+    while len(out) < n:
+        call = {"name": "search", "args": {"query": "weather %d" % i, "filters": {"days": 3, "units": ["C"]}}, "id": "call-%d" % i, "type": "tool_call"}
+        out.extend(
+            [
+                m.SystemMessage(content="You are a helpful assistant.", id="s-%d" % i),
+                m.HumanMessage(content=[{"type": "text", "text": "what is this? %d" % i}, {"type": "image_url", "image_url": {"url": "https://example.com/%d.png" % i}}], id="h-%d" % i),
+                m.AIMessage(
+                    content=[{"type": "reasoning", "reasoning": "look it up", "extras": {"signature": "sig"}}, {"type": "text", "text": "Let me search."}],
+                    id="ai-%d" % i,
+                    tool_calls=[call],
+                    response_metadata={"model_name": "m-1", "finish_reason": "tool_calls", "logprobs": None, "system_fingerprint": "fp", "token_usage": {"prompt": 120, "completion": 12}},
+                    usage_metadata={"input_tokens": 120, "output_tokens": 12, "total_tokens": 132, "input_token_details": {"cache_read": 100}, "output_token_details": {"reasoning": 5}},
+                ),
+                m.ToolMessage(content='{"temp": 21, "sky": "clear"}', tool_call_id="call-%d" % i, id="t-%d" % i, artifact={"raw": [21, "clear"]}, name="search"),
+                m.AIMessage(content="It is 21C and clear.", id="a-%d" % i, response_metadata={"finish_reason": "stop"}),
+                m.ChatMessage(content="noted", role="critic", id="c-%d" % i),
+                m.AIMessageChunk(content="partial answer", id="chunk-%d" % i),
+                m.HumanMessage(content="thanks %d" % i, id="h2-%d" % i, name="user"),
+            ]
+        )
+        i += 1
+    return {"messages": out[:n], "step": n}
+
+
 def json_like(target_bytes: int = 1_000_000) -> Dict[str, Any]:
     doc: Dict[str, Any] = {}
     i = 0
@@ -152,6 +184,7 @@ def dataclass_state() -> Any:
 
 
 CASES: Dict[str, Callable[[], Any]] = {
+    "messages-200-mixed": lambda: mixed_messages_state(200),
     "messages-100": lambda: messages_state(100),
     "messages-1000": lambda: messages_state(1000),
     "json-1MB": json_like,
@@ -210,12 +243,12 @@ def run(budget_s: float, rounds: int = 3) -> List[Dict[str, Any]]:
 def render(rows: List[Dict[str, Any]]) -> str:
     lines = [
         "dumps_typed / loads_typed, median us per call (patch status: %s)" % rows[0]["patch"],
-        "%-16s %8s %20s %20s %9s %6s"
-        % ("case", "bytes", "dumps unp/patched", "loads unp/patched", "dumps+loads", "equal"),
+        "%-18s %8s %20s %20s %7s %7s %9s %6s"
+        % ("case", "bytes", "dumps unp/patched", "loads unp/patched", "dumps", "loads", "dumps+loads", "equal"),
     ]
     for r in rows:
         lines.append(
-            "%-16s %8d %9.1f/%9.1f %9.1f/%9.1f %8.2fx %6s"
+            "%-18s %8d %9.1f/%9.1f %9.1f/%9.1f %6.2fx %6.2fx %8.2fx %6s"
             % (
                 r["case"],
                 r["bytes"],
@@ -223,6 +256,8 @@ def render(rows: List[Dict[str, Any]]) -> str:
                 r["patched_dumps_us"],
                 r["unpatched_loads_us"],
                 r["patched_loads_us"],
+                r["dumps_speedup"],
+                r["loads_speedup"],
                 r["speedup"],
                 r["equal"],
             )

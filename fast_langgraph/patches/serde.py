@@ -11,6 +11,11 @@
   function runs ormsgpack itself, pausing the cyclic GC for large blobs of plain data. Ext
   values still go to the serializer's own ext hook (allowlist, events, warnings,
   construction are LangGraph's), which unpacks its payloads with ormsgpack as before.
+* The message codec (:mod:`fast_langgraph.patches.message_codec`, configured here):
+  verified LangChain messages are written from their ``__dict__`` instead of
+  ``model_dump()``, and read back without re-validation when LangGraph's own hook
+  would allow them and their payload is canonical; the serializer's hook is wrapped
+  in a ``MessageExtHook`` for that, and handles everything else as before.
 """
 
 from __future__ import annotations
@@ -38,9 +43,12 @@ LANGGRAPH_OPTION = 2 | 16 | 32 | 4096 | 8192 | 32768
 def make_msgpack_enc(module: Any) -> Any:
     """A drop-in ``_msgpack_enc`` for ``module`` (a loaded ``jsonplus``)."""
     from fast_langgraph._rust import require_core
+    from fast_langgraph.patches import message_codec
 
     msgpack_encode = require_core().msgpack_encode
 
+    # Messages written from their fields where verified (see message_codec).
+    message_codec.configure(module)
     namespace = module.__dict__
     langgraph_default = namespace["_msgpack_default"]
 
@@ -71,19 +79,28 @@ def _replace_msgpack_enc(module: Any, target: Target, original: object) -> objec
 def make_loads_typed(module: Any, original: Any) -> Any:
     """A drop-in ``JsonPlusSerializer.loads_typed``: the msgpack tag through ``msgpack_unpackb``."""
     from fast_langgraph._rust import require_core
+    from fast_langgraph.patches import message_codec
 
-    msgpack_unpackb = require_core().msgpack_unpackb
+    core = require_core()
+    msgpack_unpackb, MessageExtHook = core.msgpack_unpackb, core.MessageExtHook
 
     namespace = module.__dict__
     real = sys.modules["ormsgpack"]
     option = real.OPT_NON_STR_KEYS
+    codec_on = message_codec.configure(module).enabled
+    hook_code = message_codec.langgraph_hook_code(module) if codec_on else None
 
     def loads_typed(self: Any, data: Any) -> Any:
         type_, data_ = data
         # An exact "msgpack" str cannot equal the tags the original tests first; the
         # module's ormsgpack global is read at call time, as the original does.
         if type(type_) is str and type_ == "msgpack" and namespace["ormsgpack"] is real:
-            return msgpack_unpackb(data_, ext_hook=self._unpack_ext_hook, option=option)
+            hook = self._unpack_ext_hook
+            # LangGraph's own hook (not a custom __unpack_ext_hook__): verified
+            # messages are built by the codec, everything else by this hook.
+            if hook_code is not None and getattr(hook, "__code__", None) is hook_code:
+                hook = MessageExtHook(hook)
+            return msgpack_unpackb(data_, ext_hook=hook, option=option)
         return original(self, data)
 
     loads_typed.__module__ = module.__name__

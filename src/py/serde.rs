@@ -707,6 +707,18 @@ impl<'a, 'py> Encoder<'a, 'py> {
             }
         }
 
+        // A verified LangChain message: its `__dict__` is what `model_dump()` returns
+        // (checked in `message_codec`; no `_DeltaSnapshot` branch can match it).
+        if let Some(fields) = crate::py::message_codec::dump_fields(obj) {
+            let (module, name) = module_and_name(obj).map_err(fail)?;
+            return self.ext_tuple(EXT_PYDANTIC_V2, Some(4), |enc, lim| {
+                enc.value(&module, lim)?;
+                enc.value(&name, lim)?;
+                enc.dict(&fields, lim)?;
+                Ok(enc.out.write_str(b"model_validate_json")?)
+            });
+        }
+
         // Everything else: the full duck-typed chain, in `_msgpack_default`'s order.
         if let Some(delta) = &t.delta_snapshot {
             if obj.is_instance(delta.bind(py)).map_err(fail)? {

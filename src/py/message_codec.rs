@@ -1,0 +1,719 @@
+//! The message codec: LangChain messages checkpointed without pydantic's generic
+//! `model_dump()` and re-validation, with the same bytes and equal objects.
+//!
+//! Configured from Python (`fast_langgraph.patches.message_codec`) with the
+//! langchain-core message classes whose fields, validators, serializers and config
+//! were verified for the installed release; each field comes with a *kind* saying
+//! which values are canonical for it (values validation returns unchanged and
+//! `model_dump()` writes unchanged). Unconfigured, everything takes LangGraph's path.
+//!
+//! * Encode (`dump_fields`, called by `serde.rs` where `_msgpack_default` would call
+//!   `model_dump()`): an instance of exactly a verified class whose `__dict__` holds
+//!   exactly the fields, in order, every value canonical and a plain builtin tree, and
+//!   no extras, is written from its `__dict__`: `model_dump()` returns an equal dict
+//!   with the same key order, so the bytes are the same. Anything else: `model_dump()`.
+//! * Decode (`MessageExtHook`, wrapping LangGraph's own ext hook): an `EXT_PYDANTIC_V2`
+//!   payload naming a verified class that LangGraph lists in `SAFE_MSGPACK_TYPES` (its
+//!   hook then allows it in every allowlist mode, with no event or warning), resolving
+//!   to that very class, whose field dict is canonical, is built as validation would
+//!   build it (`__dict__`, fields set = the keys, `__pydantic_extra__ = {}`,
+//!   `__pydantic_private__ = None`). Every other ext value, and any doubt, goes to
+//!   LangGraph's hook with the same arguments.
+//!
+//! Nothing here runs Python code other than builtin operations on builtin objects
+//! (exact types are checked before anything is compared), `ormsgpack.unpackb` on
+//! bytes, and allocating the instance; every failure falls back to LangGraph's path.
+
+use std::sync::{Arc, RwLock};
+
+use pyo3::ffi;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
+
+/// Plain trees deeper than this are left to `model_dump()` (which handles any depth).
+const MAX_PLAIN_DEPTH: u32 = 64;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    /// Validation is the identity on a canonical field dict.
+    Plain,
+    /// `AIMessage`: its before-validator parses `additional_kwargs["tool_calls"]`
+    /// when `tool_calls` and `invalid_tool_calls` are empty.
+    AiMessage,
+    /// `RemoveMessage`: its `__init__` refuses a truthy `content`.
+    RemoveMessage,
+    /// `AIMessageChunk`: as `AiMessage`, and its after-validators rebuild tool calls
+    /// from chunks (and content blocks when `chunk_position` is set): canonical only
+    /// without tool calls of any kind and without a chunk position.
+    AiMessageChunk,
+}
+
+enum Kind {
+    /// `str | list[str | dict[Any, Any]]`
+    Content,
+    /// `dict[Any, Any]`
+    AnyDict,
+    /// `Any`
+    Any,
+    Str,
+    OptStr,
+    /// `Literal[...]` of str values.
+    Literal(Vec<Py<PyString>>),
+    /// `Literal[...] | None`
+    OptLiteral(Vec<Py<PyString>>),
+    /// `list[ToolCall]`
+    ToolCalls,
+    /// `list[InvalidToolCall]`
+    InvalidToolCalls,
+    /// `list[ToolCallChunk]`
+    ToolCallChunks,
+    /// `UsageMetadata | None`
+    Usage,
+}
+
+struct Field {
+    name: Py<PyString>,
+    kind: Kind,
+}
+
+struct ClassSpec {
+    cls: Py<PyType>,
+    module: Py<PyString>,
+    name: Py<PyString>,
+    /// The same, as UTF-8, to pick the class from a payload's first bytes.
+    module_utf8: String,
+    name_utf8: String,
+    fields: Vec<Field>,
+    /// Whether payloads of this class are built here (encode is always on).
+    decode: bool,
+    rule: Rule,
+}
+
+/// The TypedDicts' keys in schema order (validation writes them in this order).
+struct TypedKeys {
+    tool_call: Vec<Py<PyString>>,
+    invalid_tool_call: Vec<Py<PyString>>,
+    tool_call_chunk: Vec<Py<PyString>>,
+    usage: Vec<Py<PyString>>,
+    input_details: Vec<Py<PyString>>,
+    output_details: Vec<Py<PyString>>,
+}
+
+struct Codec {
+    classes: Vec<ClassSpec>,
+    keys: TypedKeys,
+    tool_call_type: Py<PyString>,
+    invalid_tool_call_type: Py<PyString>,
+    tool_call_chunk_type: Py<PyString>,
+    /// `langgraph.checkpoint.serde._msgpack` and its `SAFE_MSGPACK_TYPES` when
+    /// configured (a frozenset): the hook reads the module attribute at call time.
+    safe_module: Py<PyAny>,
+    safe_types: Py<PyAny>,
+    /// `jsonplus.__dict__`: its `_lg_msgpack` global is what the hook reads.
+    jsonplus_globals: Py<PyDict>,
+    sys_modules: Py<PyDict>,
+    unpackb: Py<PyAny>,
+    unpack_kwargs: Py<PyDict>,
+    empty_args: Py<PyAny>,
+}
+
+static CODEC: RwLock<Option<Arc<Codec>>> = RwLock::new(None);
+
+fn codec() -> Option<Arc<Codec>> {
+    CODEC.read().ok().and_then(|c| c.clone())
+}
+
+#[inline]
+fn is_exact(obj: &Bound<'_, PyAny>, ty: *mut ffi::PyTypeObject) -> bool {
+    obj.get_type_ptr() == ty
+}
+
+#[inline]
+fn is_str(obj: &Bound<'_, PyAny>) -> bool {
+    is_exact(obj, &raw mut ffi::PyUnicode_Type)
+}
+
+#[inline]
+fn is_int(obj: &Bound<'_, PyAny>) -> bool {
+    is_exact(obj, &raw mut ffi::PyLong_Type)
+}
+
+#[inline]
+fn is_opt_str(obj: &Bound<'_, PyAny>) -> bool {
+    obj.is_none() || is_str(obj)
+}
+
+/// Exact-str equality (both are exact `str`: comparing runs no Python code).
+#[inline]
+fn str_eq(a: &Bound<'_, PyAny>, b: &Py<PyString>) -> bool {
+    if a.as_ptr() == b.as_ptr() {
+        return true;
+    }
+    is_str(a) && unsafe { ffi::PyUnicode_Compare(a.as_ptr(), b.as_ptr()) } == 0
+}
+
+fn one_of(obj: &Bound<'_, PyAny>, values: &[Py<PyString>]) -> bool {
+    is_str(obj) && values.iter().any(|v| str_eq(obj, v))
+}
+
+/// A tree of exact `dict` (str keys) / `list` / `str` / `int` / `float` / `bool` /
+/// `None`: what `model_dump()` returns equal, in the same order, for an `Any` value.
+fn plain(obj: &Bound<'_, PyAny>, depth: u32) -> bool {
+    if is_str(obj)
+        || is_int(obj)
+        || obj.is_none()
+        || is_exact(obj, &raw mut ffi::PyFloat_Type)
+        || is_exact(obj, &raw mut ffi::PyBool_Type)
+    {
+        return true;
+    }
+    if depth >= MAX_PLAIN_DEPTH {
+        return false;
+    }
+    if let Ok(list) = obj.cast_exact::<PyList>() {
+        return list.iter().all(|item| plain(&item, depth + 1));
+    }
+    if let Ok(dict) = obj.cast_exact::<PyDict>() {
+        return dict.iter().all(|(k, v)| is_str(&k) && plain(&v, depth + 1));
+    }
+    false
+}
+
+/// What is checked besides the schema: on encode, that `Any` values are plain trees.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Encode,
+    Decode,
+}
+
+fn any_ok(obj: &Bound<'_, PyAny>, mode: Mode) -> bool {
+    mode == Mode::Decode || plain(obj, 0)
+}
+
+/// A TypedDict value in canonical form: an exact dict whose keys are a subsequence
+/// of `keys` (schema order, nothing else) including the first `required` of them;
+/// `check(index, value)` checks each value.
+fn typed_dict(
+    obj: &Bound<'_, PyAny>,
+    keys: &[Py<PyString>],
+    required: usize,
+    mut check: impl FnMut(usize, &Bound<'_, PyAny>) -> bool,
+) -> bool {
+    let Ok(dict) = obj.cast_exact::<PyDict>() else {
+        return false;
+    };
+    let mut next = 0usize;
+    let mut present = 0usize;
+    for (k, v) in dict.iter() {
+        let Some(offset) = keys[next..].iter().position(|key| str_eq(&k, key)) else {
+            return false;
+        };
+        let index = next + offset;
+        if index < required {
+            present += 1;
+        }
+        if !check(index, &v) {
+            return false;
+        }
+        next = index + 1;
+    }
+    present == required.min(keys.len())
+}
+
+fn list_of(obj: &Bound<'_, PyAny>, mut item: impl FnMut(&Bound<'_, PyAny>) -> bool) -> bool {
+    match obj.cast_exact::<PyList>() {
+        Ok(list) => list.iter().all(|x| item(&x)),
+        Err(_) => false,
+    }
+}
+
+impl Codec {
+    fn field_ok(&self, kind: &Kind, value: &Bound<'_, PyAny>, mode: Mode) -> bool {
+        let k = &self.keys;
+        match kind {
+            Kind::Content => {
+                is_str(value)
+                    || list_of(value, |item| {
+                        is_str(item)
+                            || (is_exact(item, &raw mut ffi::PyDict_Type) && any_ok(item, mode))
+                    })
+            }
+            Kind::AnyDict => is_exact(value, &raw mut ffi::PyDict_Type) && any_ok(value, mode),
+            Kind::Any => any_ok(value, mode),
+            Kind::Str => is_str(value),
+            Kind::OptStr => is_opt_str(value),
+            Kind::Literal(values) => one_of(value, values),
+            Kind::OptLiteral(values) => value.is_none() || one_of(value, values),
+            // name, args, id, type: all present (the validator rebuilds each call
+            // with exactly these keys).
+            Kind::ToolCalls => list_of(value, |tc| {
+                typed_dict(tc, &k.tool_call, k.tool_call.len(), |i, v| match i {
+                    0 => is_str(v),
+                    1 => match v.cast_exact::<PyDict>() {
+                        Ok(args) => args.iter().all(|(ak, av)| is_str(&ak) && any_ok(&av, mode)),
+                        Err(_) => false,
+                    },
+                    2 => is_opt_str(v),
+                    _ => str_eq(v, &self.tool_call_type),
+                })
+            }),
+            // type, id, name, args, error: all present.
+            Kind::InvalidToolCalls => list_of(value, |tc| {
+                typed_dict(
+                    tc,
+                    &k.invalid_tool_call,
+                    k.invalid_tool_call.len(),
+                    |i, v| match i {
+                        0 => str_eq(v, &self.invalid_tool_call_type),
+                        _ => is_opt_str(v),
+                    },
+                )
+            }),
+            // name, args, id, index (required), type (not required).
+            Kind::ToolCallChunks => list_of(value, |tc| {
+                typed_dict(tc, &k.tool_call_chunk, 4, |i, v| match i {
+                    0..=2 => is_opt_str(v),
+                    3 => v.is_none() || is_int(v),
+                    _ => str_eq(v, &self.tool_call_chunk_type),
+                })
+            }),
+            Kind::Usage => {
+                value.is_none()
+                    || typed_dict(value, &k.usage, 3, |i, v| match i {
+                        0..=2 => is_int(v),
+                        3 => typed_dict(v, &k.input_details, 0, |_, n| is_int(n)),
+                        _ => typed_dict(v, &k.output_details, 0, |_, n| is_int(n)),
+                    })
+            }
+        }
+    }
+
+    /// Whether `dict` holds exactly `spec`'s fields, in order, each canonical.
+    fn canonical(&self, spec: &ClassSpec, dict: &Bound<'_, PyDict>, mode: Mode) -> bool {
+        if dict.len() != spec.fields.len() {
+            return false;
+        }
+        let mut pos: ffi::Py_ssize_t = 0;
+        for field in &spec.fields {
+            let mut key = std::ptr::null_mut();
+            let mut value = std::ptr::null_mut();
+            if unsafe { ffi::PyDict_Next(dict.as_ptr(), &mut pos, &mut key, &mut value) } == 0 {
+                return false;
+            }
+            // Strong references: the checks below may create temporaries.
+            let py = dict.py();
+            let key = unsafe { Bound::from_borrowed_ptr(py, key) };
+            let value = unsafe { Bound::from_borrowed_ptr(py, value) };
+            if !str_eq(&key, &field.name) || !self.field_ok(&field.kind, &value, mode) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn spec_for_type(&self, ty: *mut ffi::PyTypeObject) -> Option<&ClassSpec> {
+        self.classes
+            .iter()
+            .find(|s| s.cls.as_ptr().cast::<ffi::PyTypeObject>() == ty)
+    }
+}
+
+/// For `serde.rs`: the `__dict__` to write in place of `obj.model_dump()`, when `obj`
+/// is exactly a verified message class and its fields are canonical plain data;
+/// `None` to take LangGraph's path. Never fails: any error means `None`.
+pub fn dump_fields<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
+    let codec = codec()?;
+    let spec = codec.spec_for_type(obj.get_type_ptr())?;
+    let py = obj.py();
+    let fields = |o: &Bound<'py, PyAny>| -> PyResult<Option<Bound<'py, PyDict>>> {
+        let extra = o.getattr(intern!(py, "__pydantic_extra__"))?;
+        // model_dump() writes extras after the fields.
+        if !(extra.is_none() || extra.cast_exact::<PyDict>().is_ok_and(|d| d.is_empty())) {
+            return Ok(None);
+        }
+        let dict = o.getattr(intern!(py, "__dict__"))?;
+        Ok(dict.cast_into_exact::<PyDict>().ok())
+    };
+    let dict = match fields(obj) {
+        Ok(Some(dict)) => dict,
+        Ok(None) => return None,
+        Err(_) => return None,
+    };
+    codec.canonical(spec, &dict, Mode::Encode).then_some(dict)
+}
+
+impl Codec {
+    /// The message for an `EXT_PYDANTIC_V2` payload, or `None` for LangGraph's hook.
+    fn build<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyBytes>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        // Other models (a pydantic state...) are left to the hook before any decoding.
+        let Some((module_utf8, name_utf8)) = peek_class(data.as_bytes()) else {
+            return Ok(None);
+        };
+        if !self.classes.iter().any(|s| {
+            s.decode
+                && s.module_utf8.as_bytes() == module_utf8
+                && s.name_utf8.as_bytes() == name_utf8
+        }) {
+            return Ok(None);
+        }
+        let tup = self
+            .unpackb
+            .bind(py)
+            .call((data,), Some(self.unpack_kwargs.bind(py)))?;
+        let Ok(tup) = tup.cast_exact::<PyList>() else {
+            return Ok(None);
+        };
+        if tup.len() != 4 {
+            return Ok(None);
+        }
+        let module = tup.get_item(0)?;
+        let name = tup.get_item(1)?;
+        let Some(spec) = self
+            .classes
+            .iter()
+            .find(|s| s.decode && str_eq(&module, &s.module) && str_eq(&name, &s.name))
+        else {
+            return Ok(None);
+        };
+        let Ok(fields) = tup.get_item(2)?.cast_into_exact::<PyDict>() else {
+            return Ok(None);
+        };
+        if !self.canonical(spec, &fields, Mode::Decode) || !self.rule_ok(py, spec, &fields)? {
+            return Ok(None);
+        }
+        // LangGraph's `_check_allowed`: a SAFE_MSGPACK_TYPES member is allowed in
+        // every mode, before any event or warning. Read as the hook reads it.
+        let safe_module = self
+            .jsonplus_globals
+            .bind(py)
+            .get_item(intern!(py, "_lg_msgpack"))?;
+        if !safe_module.is_some_and(|m| m.is(self.safe_module.bind(py))) {
+            return Ok(None);
+        }
+        let safe_types = self
+            .safe_module
+            .bind(py)
+            .getattr(intern!(py, "SAFE_MSGPACK_TYPES"))?;
+        if !safe_types.is(self.safe_types.bind(py)) {
+            return Ok(None);
+        }
+        // `getattr(importlib.import_module(module), name)` is the verified class.
+        let Some(loaded) = self.sys_modules.bind(py).get_item(&module)? else {
+            return Ok(None);
+        };
+        if !loaded.getattr(spec.name.bind(py))?.is(spec.cls.bind(py)) {
+            return Ok(None);
+        }
+        // `object.__new__(cls)` (what pydantic's own construction does): the class
+        // was checked at configuration to be a plain, non-abstract heap type using
+        // `object.__new__`, so this is its `tp_alloc`.
+        let obj = unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyType_GenericNew(
+                    spec.cls.as_ptr().cast::<ffi::PyTypeObject>(),
+                    self.empty_args.as_ptr(),
+                    std::ptr::null_mut(),
+                ),
+            )?
+        };
+        let fields_set =
+            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PySet_New(fields.as_ptr()))? };
+        let set = |name: &Bound<'py, PyString>, value: &Bound<'py, PyAny>| -> PyResult<()> {
+            if unsafe { ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) }
+                != 0
+            {
+                return Err(PyErr::fetch(py));
+            }
+            Ok(())
+        };
+        set(intern!(py, "__dict__"), fields.as_any())?;
+        set(intern!(py, "__pydantic_fields_set__"), &fields_set)?;
+        set(intern!(py, "__pydantic_extra__"), PyDict::new(py).as_any())?;
+        set(
+            intern!(py, "__pydantic_private__"),
+            &py.None().into_bound(py),
+        )?;
+        Ok(Some(obj))
+    }
+
+    fn rule_ok(
+        &self,
+        py: Python<'_>,
+        spec: &ClassSpec,
+        fields: &Bound<'_, PyDict>,
+    ) -> PyResult<bool> {
+        match spec.rule {
+            Rule::Plain => Ok(true),
+            Rule::RemoveMessage => Ok(fields.get_item(intern!(py, "content"))?.is_some_and(|c| {
+                is_str(&c)
+                    && c.cast_exact::<PyString>()
+                        .is_ok_and(|s| s.len().is_ok_and(|n| n == 0))
+            })),
+            Rule::AiMessage | Rule::AiMessageChunk => {
+                if spec.rule == Rule::AiMessageChunk {
+                    let all_empty = ["tool_calls", "invalid_tool_calls", "tool_call_chunks"]
+                        .iter()
+                        .all(|key| {
+                            fields
+                                .get_item(key)
+                                .ok()
+                                .flatten()
+                                .and_then(|v| v.cast_into_exact::<PyList>().ok())
+                                .is_some_and(|l| l.is_empty())
+                        });
+                    let no_position = fields
+                        .get_item(intern!(py, "chunk_position"))?
+                        .is_some_and(|p| p.is_none());
+                    if !all_empty || !no_position {
+                        return Ok(false);
+                    }
+                }
+                let empty = |key: &Bound<'_, PyString>| -> PyResult<bool> {
+                    Ok(fields
+                        .get_item(key)?
+                        .and_then(|v| v.cast_into_exact::<PyList>().ok())
+                        .is_some_and(|l| l.is_empty()))
+                };
+                if !empty(intern!(py, "tool_calls"))? || !empty(intern!(py, "invalid_tool_calls"))?
+                {
+                    return Ok(true);
+                }
+                let Some(kwargs) = fields.get_item(intern!(py, "additional_kwargs"))? else {
+                    return Ok(false);
+                };
+                let Ok(kwargs) = kwargs.cast_into_exact::<PyDict>() else {
+                    return Ok(false);
+                };
+                // Builtin values only (decoded from msgpack): truth runs no Python code.
+                match kwargs.get_item(intern!(py, "tool_calls"))? {
+                    None => Ok(true),
+                    Some(v) => Ok(!v.is_truthy()?),
+                }
+            }
+        }
+    }
+}
+
+/// The module and class names at the head of an `EXT_PYDANTIC_V2` payload
+/// (`[module, name, fields, method]`, a 4-array starting with two str), if it has that shape.
+fn peek_class(buf: &[u8]) -> Option<(&[u8], &[u8])> {
+    fn read_str<'a>(buf: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+        let tag = *buf.get(*pos)?;
+        *pos += 1;
+        let mut be = |n: usize| -> Option<usize> {
+            let bytes = buf.get(*pos..pos.checked_add(n)?)?;
+            *pos += n;
+            Some(bytes.iter().fold(0usize, |acc, b| (acc << 8) | *b as usize))
+        };
+        let len = match tag {
+            0xa0..=0xbf => (tag & 0x1f) as usize,
+            0xd9 => be(1)?,
+            0xda => be(2)?,
+            0xdb => be(4)?,
+            _ => return None,
+        };
+        let s = buf.get(*pos..pos.checked_add(len)?)?;
+        *pos += len;
+        Some(s)
+    }
+    if *buf.first()? != 0x94 {
+        return None;
+    }
+    let mut pos = 1;
+    let module = read_str(buf, &mut pos)?;
+    let name = read_str(buf, &mut pos)?;
+    Some((module, name))
+}
+
+/// LangGraph's own ext hook (checked by the caller), with verified message payloads
+/// built here. Called exactly as the hook: ``hook(code, data)``.
+#[pyclass(module = "fast_langgraph._core", frozen)]
+pub struct MessageExtHook {
+    inner: Py<PyAny>,
+}
+
+const EXT_PYDANTIC_V2: i64 = 5;
+
+#[pymethods]
+impl MessageExtHook {
+    #[new]
+    fn new(inner: Py<PyAny>) -> Self {
+        Self { inner }
+    }
+
+    /// The wrapped LangGraph hook.
+    #[getter]
+    fn inner(&self, py: Python<'_>) -> Py<PyAny> {
+        self.inner.clone_ref(py)
+    }
+
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        code: &Bound<'py, PyAny>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if is_int(code) && code.extract::<i64>().ok() == Some(EXT_PYDANTIC_V2) {
+            if let (Some(codec), Ok(bytes)) = (codec(), data.cast_exact::<PyBytes>()) {
+                let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    codec.build(py, bytes)
+                }));
+                match built {
+                    Ok(Ok(Some(obj))) => return Ok(obj),
+                    // Any doubt or failure: LangGraph's hook decides, from scratch.
+                    Ok(Ok(None)) => {}
+                    Ok(Err(err)) => drop(err),
+                    Err(_) => {}
+                }
+            }
+        }
+        // CPython charged one recursion level for calling this object; give it back
+        // while LangGraph's hook runs, so deep nesting hits the limit where it does
+        // unpatched (the hook recurses through itself for nested ext values).
+        unsafe { ffi::Py_LeaveRecursiveCall() };
+        let result = self.inner.bind(py).call1((code, data));
+        if unsafe { ffi::Py_EnterRecursiveCall(c" in an ext hook".as_ptr()) } != 0 {
+            // Only if the limit was lowered meanwhile: the caller's own check reports it.
+            unsafe { ffi::PyErr_Clear() };
+        }
+        result
+    }
+}
+
+fn strs(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Py<PyString>>> {
+    obj.try_iter()?
+        .map(|s| Ok(s?.cast_into_exact::<PyString>()?.unbind()))
+        .collect()
+}
+
+fn parse_kind(kind: &str, arg: &Bound<'_, PyAny>) -> PyResult<Kind> {
+    Ok(match kind {
+        "content" => Kind::Content,
+        "any_dict" => Kind::AnyDict,
+        "any" => Kind::Any,
+        "str" => Kind::Str,
+        "opt_str" => Kind::OptStr,
+        "literal" => Kind::Literal(strs(arg)?),
+        "opt_literal" => Kind::OptLiteral(strs(arg)?),
+        "tool_calls" => Kind::ToolCalls,
+        "invalid_tool_calls" => Kind::InvalidToolCalls,
+        "tool_call_chunks" => Kind::ToolCallChunks,
+        "usage" => Kind::Usage,
+        other => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "unknown field kind {other:?}"
+            )))
+        }
+    })
+}
+
+/// Configure the codec (``None`` turns it off). ``classes``: a list of
+/// ``(cls, decode, rule, [(field, kind, literal_values), ...])``; ``typed_keys``: a
+/// dict of the TypedDict key orders; ``safe_module``: LangGraph's ``_msgpack``;
+/// ``jsonplus``: the loaded ``jsonplus`` module. Returns whether it is on.
+#[pyfunction]
+#[pyo3(signature = (classes, typed_keys=None, safe_module=None, jsonplus=None))]
+pub fn message_codec_configure(
+    py: Python<'_>,
+    classes: Option<&Bound<'_, PyList>>,
+    typed_keys: Option<&Bound<'_, PyDict>>,
+    safe_module: Option<&Bound<'_, PyAny>>,
+    jsonplus: Option<&Bound<'_, PyModule>>,
+) -> PyResult<bool> {
+    let (Some(classes), Some(typed_keys), Some(safe_module), Some(jsonplus)) =
+        (classes, typed_keys, safe_module, jsonplus)
+    else {
+        *CODEC.write().unwrap_or_else(|e| e.into_inner()) = None;
+        return Ok(false);
+    };
+    let mut specs = Vec::new();
+    for entry in classes.iter() {
+        let (cls, decode, rule, fields): (Bound<'_, PyType>, bool, String, Bound<'_, PyList>) =
+            entry.extract()?;
+        let rule = match rule.as_str() {
+            "plain" => Rule::Plain,
+            "ai_message" => Rule::AiMessage,
+            "remove_message" => Rule::RemoveMessage,
+            "ai_message_chunk" => Rule::AiMessageChunk,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "unknown rule {other:?}"
+                )))
+            }
+        };
+        let mut parsed = Vec::new();
+        for f in fields.iter() {
+            let (name, kind, arg): (Bound<'_, PyString>, String, Bound<'_, PyAny>) = f.extract()?;
+            parsed.push(Field {
+                name: name.unbind(),
+                kind: parse_kind(&kind, &arg)?,
+            });
+        }
+        let module_utf8: String = cls.getattr("__module__")?.extract()?;
+        let name_utf8: String = cls.getattr("__name__")?.extract()?;
+        specs.push(ClassSpec {
+            module_utf8,
+            name_utf8,
+            module: cls
+                .getattr("__module__")?
+                .cast_into_exact::<PyString>()?
+                .unbind(),
+            name: cls
+                .getattr("__name__")?
+                .cast_into_exact::<PyString>()?
+                .unbind(),
+            cls: cls.unbind(),
+            fields: parsed,
+            decode,
+            rule,
+        });
+    }
+    let key = |name: &str| -> PyResult<Vec<Py<PyString>>> {
+        match typed_keys.get_item(name)? {
+            Some(v) => strs(&v),
+            None => Err(pyo3::exceptions::PyKeyError::new_err(name.to_owned())),
+        }
+    };
+    let ormsgpack = py.import("ormsgpack")?;
+    let unpack_kwargs = PyDict::new(py);
+    unpack_kwargs.set_item("option", ormsgpack.getattr("OPT_NON_STR_KEYS")?)?;
+    let codec = Codec {
+        classes: specs,
+        keys: TypedKeys {
+            tool_call: key("ToolCall")?,
+            invalid_tool_call: key("InvalidToolCall")?,
+            tool_call_chunk: key("ToolCallChunk")?,
+            usage: key("UsageMetadata")?,
+            input_details: key("InputTokenDetails")?,
+            output_details: key("OutputTokenDetails")?,
+        },
+        tool_call_type: PyString::new(py, "tool_call").unbind(),
+        invalid_tool_call_type: PyString::new(py, "invalid_tool_call").unbind(),
+        tool_call_chunk_type: PyString::new(py, "tool_call_chunk").unbind(),
+        safe_types: safe_module.getattr("SAFE_MSGPACK_TYPES")?.unbind(),
+        safe_module: safe_module.clone().unbind(),
+        jsonplus_globals: jsonplus.dict().unbind(),
+        sys_modules: py
+            .import("sys")?
+            .getattr("modules")?
+            .cast_into::<PyDict>()?
+            .unbind(),
+        unpackb: ormsgpack.getattr("unpackb")?.unbind(),
+        unpack_kwargs: unpack_kwargs.unbind(),
+        empty_args: pyo3::types::PyTuple::empty(py).into_any().unbind(),
+    };
+    *CODEC.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(codec));
+    Ok(true)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<MessageExtHook>()?;
+    m.add_function(wrap_pyfunction!(message_codec_configure, m)?)?;
+    Ok(())
+}

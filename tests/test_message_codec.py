@@ -1,0 +1,445 @@
+"""The message codec (part of the ``serde`` patch) against LangGraph unpatched.
+
+Random messages of every verified class, alone and nested in state: the bytes
+``dumps_typed`` writes equal the unpatched ones; the objects ``loads_typed`` returns
+equal the unpatched hook's in type, ``__dict__`` (order included), fields set,
+extras, private attributes, ``model_dump()``, ``repr`` and ``==``. A legacy corpus
+(payloads as older langchain-core wrote them) takes LangGraph's own path, with the
+same warnings and serde events, in every allowlist mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import uuid
+from typing import Any, List
+
+import pytest
+
+pytest.importorskip("langgraph.checkpoint.serde.jsonplus")
+ormsgpack = pytest.importorskip("ormsgpack")
+pytest.importorskip("langchain_core.messages")
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import fast_langgraph  # noqa: E402
+from fast_langgraph.patches import message_codec  # noqa: E402
+from langchain_core import messages as m  # noqa: E402
+from langgraph.checkpoint.serde import jsonplus  # noqa: E402
+
+serde_state = {p["name"]: p for p in fast_langgraph.patch_status()}.get("serde")
+if serde_state is None or not serde_state["in_range"]:
+    pytest.skip("serde patch not applicable here: %s" % (serde_state,), allow_module_level=True)
+
+import test_serde_decode as dec  # noqa: E402  (observed(): warnings and serde events)
+
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+OPT = ormsgpack.OPT_NON_STR_KEYS
+
+
+@pytest.fixture(autouse=True, scope="module")
+def serde_patched():
+    fast_langgraph.patch(serde=True)
+    assert "fast_langgraph" in (jsonplus.JsonPlusSerializer.loads_typed.__doc__ or "")
+    yield
+    fast_langgraph.unpatch("serde")
+
+
+@contextlib.contextmanager
+def unpatched():
+    fast_langgraph.unpatch("serde")
+    try:
+        assert "fast_langgraph" not in (jsonplus.JsonPlusSerializer.loads_typed.__doc__ or "")
+        yield
+    finally:
+        fast_langgraph.patch(serde=True)
+
+
+def test_codec_is_on_for_the_verified_release():
+    status = message_codec.status()
+    if not status.enabled:
+        pytest.skip(status.reason)
+    assert set(status.classes) == {name for _, name, _, _ in message_codec.MESSAGE_CLASSES}
+
+
+# --- comparing -------------------------------------------------------------------
+
+
+def assert_same(got: Any, expected: Any, path: str = "$") -> None:
+    """Same types and values everywhere, dict order included; messages field by field."""
+    assert type(got) is type(expected), (path, got, expected)
+    if isinstance(expected, m.BaseMessage):
+        assert_same(got.__dict__, expected.__dict__, path + ".__dict__")
+        assert got.model_fields_set == expected.model_fields_set, path
+        assert got.__pydantic_extra__ == expected.__pydantic_extra__, path
+        assert type(got.__pydantic_extra__) is type(expected.__pydantic_extra__), path
+        assert got.__pydantic_private__ == expected.__pydantic_private__, path
+        assert_same(got.model_dump(), expected.model_dump(), path + ".model_dump()")
+        assert repr(got) == repr(expected), path
+        if not has_nan(expected.__dict__):  # a NaN inside: equal values, never ==
+            assert got == expected, path
+    elif isinstance(expected, dict):
+        assert list(got) == list(expected), path
+        for k in expected:
+            assert_same(got[k], expected[k], "%s[%r]" % (path, k))
+    elif isinstance(expected, (list, tuple)):
+        assert len(got) == len(expected), path
+        for i, (a, b) in enumerate(zip(got, expected)):
+            assert_same(a, b, "%s[%d]" % (path, i))
+    elif type(expected).__name__ == "Send":
+        assert got.node == expected.node
+        assert_same(got.arg, expected.arg, path + ".arg")
+    elif isinstance(expected, float) and expected != expected:
+        assert got != got
+    else:
+        assert got == expected, (path, got, expected)
+
+
+def has_nan(value: Any) -> bool:
+    if isinstance(value, float):
+        return value != value
+    if isinstance(value, dict):
+        return any(has_nan(k) or has_nan(v) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(has_nan(v) for v in value)
+    return False
+
+
+def vanilla_dumps(serde: Any, value: Any) -> Any:
+    with unpatched():
+        return serde.dumps_typed(value)
+
+
+def assert_roundtrip_identical(value: Any, serde: Any = None) -> None:
+    serde = serde or jsonplus.JsonPlusSerializer()
+    typed = serde.dumps_typed(value)
+    assert typed == vanilla_dumps(serde, value)
+    dec.assert_loads_identical(serde, typed)
+    got = serde.loads_typed(typed)
+    with unpatched():
+        expected = serde.loads_typed(typed)
+    assert_same(got, expected)
+
+
+# --- strategies ------------------------------------------------------------------
+
+text = st.text(max_size=12)
+opt_text = st.none() | text
+leaf = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats() | text
+tree = st.recursive(leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(text, c, max_size=3), max_leaves=8)
+# Values the codec must leave to model_dump(): not plain builtin trees.
+odd_leaf = st.sampled_from(
+    [(1, 2), dt.datetime(2024, 1, 2, 3, 4, 5), uuid.UUID(int=7), b"raw", {1, 2}, frozenset(), 2.5j if False else 3, {1: "int key"}]
+)
+any_tree = st.one_of(tree, st.recursive(odd_leaf, lambda c: st.lists(c, max_size=2) | st.dictionaries(text, c, max_size=2), max_leaves=3))
+args = st.dictionaries(text, any_tree, max_size=3)
+
+block = st.one_of(
+    text,
+    st.builds(lambda t: {"type": "text", "text": t}, text),
+    st.builds(lambda u: {"type": "image_url", "image_url": {"url": u, "detail": "auto"}}, text),
+    st.builds(lambda d: {"type": "image", "source_type": "base64", "data": d, "mime_type": "image/png"}, text),
+    st.builds(lambda i, n, a: {"type": "tool_use", "id": i, "name": n, "input": a}, text, text, args),
+    st.builds(lambda r, s: {"type": "reasoning", "reasoning": r, "extras": {"signature": s}}, text, text),
+    st.dictionaries(text, any_tree, max_size=3),
+)
+content = text | st.lists(block, max_size=4)
+tool_call = st.builds(lambda n, a, i: {"name": n, "args": a, "id": i, "type": "tool_call"}, text, args, opt_text)
+invalid_tool_call = st.builds(
+    lambda n, a, i, e: {"type": "invalid_tool_call", "id": i, "name": n, "args": a, "error": e}, opt_text, opt_text, opt_text, opt_text
+)
+counts = st.integers(0, 10**6)
+details_in = st.fixed_dictionaries({}, optional={"audio": counts, "cache_creation": counts, "cache_read": counts})
+details_out = st.fixed_dictionaries({}, optional={"audio": counts, "reasoning": counts})
+usage = st.none() | st.fixed_dictionaries(
+    {"input_tokens": counts, "output_tokens": counts, "total_tokens": counts},
+    optional={"input_token_details": details_in, "output_token_details": details_out},
+)
+metadata = st.dictionaries(text, any_tree, max_size=3)
+common = {"additional_kwargs": metadata, "response_metadata": metadata, "name": opt_text, "id": opt_text}
+tool_call_chunk = st.builds(
+    lambda n, a, i, x: {"name": n, "args": a, "id": i, "index": x, "type": "tool_call_chunk"}, opt_text, opt_text, opt_text, st.none() | st.integers(0, 5)
+)
+
+
+CLASSES = [
+    m.HumanMessage, m.SystemMessage, m.AIMessage, m.ToolMessage, m.ChatMessage, m.FunctionMessage, m.RemoveMessage,
+    m.HumanMessageChunk, m.SystemMessageChunk, m.ChatMessageChunk, m.FunctionMessageChunk, m.ToolMessageChunk, m.AIMessageChunk,
+]
+
+
+@st.composite
+def message(draw: Any) -> Any:
+    """A message of any verified class (a composite: small reprs, fast shrinking)."""
+    cls = draw(st.sampled_from(CLASSES))
+    if cls is m.RemoveMessage:
+        return cls(id=draw(text))
+    kwargs = {"content": draw(content), "additional_kwargs": draw(metadata), "response_metadata": draw(metadata), "id": draw(opt_text)}
+    kwargs["name"] = draw(text if cls in (m.FunctionMessage, m.FunctionMessageChunk) else opt_text)
+    if cls in (m.AIMessage, m.AIMessageChunk):
+        kwargs["tool_calls"] = draw(st.lists(tool_call, max_size=3))
+        kwargs["invalid_tool_calls"] = draw(st.lists(invalid_tool_call, max_size=2))
+        kwargs["usage_metadata"] = draw(usage)
+    if cls is m.AIMessageChunk:
+        # Its validator json.dumps() the tool call args: JSON data only.
+        kwargs["tool_calls"] = draw(st.lists(st.builds(lambda n, a, i: {"name": n, "args": a, "id": i, "type": "tool_call"}, text, st.dictionaries(text, tree, max_size=3), opt_text), max_size=2))
+        if draw(st.booleans()):
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("tool_calls", "invalid_tool_calls")}
+            kwargs["tool_call_chunks"] = draw(st.lists(tool_call_chunk, max_size=2))
+        kwargs["chunk_position"] = draw(st.sampled_from([None, "last"]))
+    if cls in (m.ToolMessage, m.ToolMessageChunk):
+        kwargs["tool_call_id"] = draw(text)
+        kwargs["artifact"] = draw(any_tree)
+        kwargs["status"] = draw(st.sampled_from(["success", "error"]))
+    if cls in (m.ChatMessage, m.ChatMessageChunk):
+        kwargs["role"] = draw(text)
+    for key in list(kwargs):
+        # Unset fields: constructed without them (fields set differs, defaults apply).
+        if key not in ("content", "tool_call_id", "role") and not (key == "name" and cls in (m.FunctionMessage, m.FunctionMessageChunk)) and draw(st.booleans()):
+            del kwargs[key]
+    return cls(**kwargs)
+
+
+# --- property tests --------------------------------------------------------------
+
+
+@SETTINGS
+@given(message())
+def test_message_alone(msg):
+    assert_roundtrip_identical(msg)
+
+
+@SETTINGS
+@given(st.lists(message(), max_size=5), message())
+def test_messages_nested_in_state(msgs, one):
+    from langgraph.types import Send
+
+    state = {
+        "messages": msgs,
+        "deep": {"by_id": {"x": [one, {"again": [one]}]}},
+        "send": [Send("node", {"messages": msgs})],
+        "tuple": (one,),
+    }
+    assert_roundtrip_identical(state)
+
+
+@SETTINGS
+@given(message(), st.sampled_from(["extra", "tuple", "datetime", "str_subclass", "bad_type", "reorder", "delete"]))
+def test_instances_changed_after_construction(msg, change):
+    """Instances the codec must not trust (assigned extras, odd values, edited __dict__)."""
+
+    class Str(str):
+        pass
+
+    if change == "extra":
+        msg.some_extra = [1, "x"]
+    elif change == "tuple":
+        msg.additional_kwargs["t"] = (1, 2)
+    elif change == "datetime":
+        msg.response_metadata["at"] = dt.datetime(2024, 1, 1)
+    elif change == "str_subclass":
+        msg.__dict__["content"] = Str("sub")
+    elif change == "bad_type":
+        msg.__dict__["id"] = 12
+    elif change == "reorder":
+        msg.__dict__["content"] = msg.__dict__.pop("content")
+    elif change == "delete":
+        del msg.__dict__["name"]
+    typed = jsonplus.JsonPlusSerializer().dumps_typed([msg])
+    assert typed == vanilla_dumps(jsonplus.JsonPlusSerializer(), [msg])
+
+
+# --- which path: the hook's class lookup counts LangGraph's constructions --------
+
+
+@contextlib.contextmanager
+def counting_imports():
+    real = jsonplus.importlib
+    calls: List[str] = []
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def import_module(self, name: str, *a: Any) -> Any:
+            calls.append(name)
+            return real.import_module(name, *a)
+
+    jsonplus.importlib = Counting()
+    try:
+        yield calls
+    finally:
+        jsonplus.importlib = real
+
+
+def test_canonical_messages_are_built_by_the_codec():
+    if not message_codec.status().enabled:
+        pytest.skip(message_codec.status().reason)
+    from fast_langgraph.bench.serde import messages_state
+
+    serde = jsonplus.JsonPlusSerializer()
+    typed = serde.dumps_typed(messages_state(40))
+    with counting_imports() as calls:
+        serde.loads_typed(typed)
+    assert calls == []
+
+
+# --- the legacy corpus -----------------------------------------------------------
+
+
+def payload(module: str, name: str, fields: Any, method: Any = "model_validate_json", extra: tuple = ()) -> bytes:
+    inner = ormsgpack.packb((module, name, fields, method) + extra, option=OPT)
+    return ormsgpack.packb({"messages": [ormsgpack.Ext(5, inner)]}, option=OPT)
+
+
+AI = ("langchain_core.messages.ai", "AIMessage")
+HUMAN = ("langchain_core.messages.human", "HumanMessage")
+BASE = {"additional_kwargs": {}, "response_metadata": {}}
+OPENAI_CALLS = [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]
+
+LEGACY = [
+    # Tool calls only in additional_kwargs (langchain-core 0.1 / early 0.2).
+    payload(*AI, {"content": "", "additional_kwargs": {"tool_calls": OPENAI_CALLS}, "response_metadata": {}, "type": "ai", "name": None, "id": None, "tool_calls": [], "invalid_tool_calls": [], "usage_metadata": None}),
+    payload(*AI, {"content": "", "additional_kwargs": {"tool_calls": OPENAI_CALLS}, "type": "ai"}),
+    # Missing fields, extra keys, the old `example` field (0.2-0.3).
+    payload(*HUMAN, {"content": "hi", "type": "human"}),
+    payload(*HUMAN, {"content": "hi", **BASE, "type": "human", "name": None, "id": None, "example": False}),
+    payload(*AI, {"content": "x", **BASE, "type": "ai", "name": None, "id": None, "example": False, "tool_calls": [], "invalid_tool_calls": [], "usage_metadata": None}),
+    # Tool calls without "type" (0.2), with extras, usage as floats.
+    payload(*AI, {"content": "", **BASE, "type": "ai", "name": None, "id": "1", "tool_calls": [{"name": "f", "args": {"a": 1}, "id": "c"}], "invalid_tool_calls": [], "usage_metadata": None}),
+    payload(*AI, {"content": "", **BASE, "type": "ai", "name": None, "id": "1", "tool_calls": [{"name": "f", "args": {"a": 1}, "id": "c", "type": "tool_call", "extras": {}}], "invalid_tool_calls": [], "usage_metadata": None}),
+    payload(*AI, {"content": "", **BASE, "type": "ai", "name": None, "id": None, "tool_calls": [], "invalid_tool_calls": [], "usage_metadata": {"input_tokens": 1.0, "output_tokens": 2, "total_tokens": 3}}),
+    payload(*AI, {"content": "", **BASE, "type": "ai", "name": None, "id": None, "tool_calls": [], "invalid_tool_calls": [], "usage_metadata": {"total_tokens": 3, "input_tokens": 1, "output_tokens": 2}}),
+    # Values validation changes or refuses.
+    payload(*HUMAN, {"content": None, **BASE, "type": "human", "name": None, "id": None}),
+    payload(*HUMAN, {"content": "x", **BASE, "type": "human", "name": None, "id": 12}),
+    payload(*HUMAN, {"content": "x", **BASE, "type": "ai", "name": None, "id": None}),
+    payload(*HUMAN, {"content": [1, "a"], **BASE, "type": "human", "name": None, "id": None}),
+    payload("langchain_core.messages.tool", "ToolMessage", {"content": "x", **BASE, "type": "tool", "name": None, "id": None, "tool_call_id": 7, "artifact": None, "status": "success"}),
+    payload("langchain_core.messages.modifier", "RemoveMessage", {"content": "not empty", **BASE, "type": "remove", "name": None, "id": "x"}),
+    # Keys out of order; a tuple payload of 3; an unknown method; no payload dict.
+    payload(*HUMAN, {"type": "human", "content": "hi", **BASE, "name": None, "id": None}),
+    payload(*HUMAN, {"content": "hi", **BASE, "type": "human", "name": None, "id": None}, method="other"),
+    payload(*HUMAN, "not a dict"),
+    # Classes the codec does not own: base classes, old module paths, unknown modules.
+    payload("langchain_core.messages.base", "BaseMessage", {"content": "x", **BASE, "type": "human", "name": None, "id": None}),
+    payload("langchain.schema.messages", "HumanMessage", {"content": "x", **BASE, "type": "human", "name": None, "id": None}),
+    payload("no.such.module", "HumanMessage", {"content": "x"}),
+    # An ext value inside the fields.
+    payload(*HUMAN, {"content": "x", "additional_kwargs": {"at": ormsgpack.Ext(0, ormsgpack.packb(("uuid", "UUID", "0" * 32)))}, "response_metadata": {}, "type": "human", "name": None, "id": None}),
+]
+
+
+def _serializers() -> List[Any]:
+    out = [
+        jsonplus.JsonPlusSerializer(),
+        jsonplus.JsonPlusSerializer(allowed_msgpack_modules=None),
+        jsonplus.JsonPlusSerializer(allowed_msgpack_modules=[("uuid", "UUID")]),
+    ]
+    out.append(out[1].with_msgpack_allowlist([("langchain.schema.messages", "HumanMessage")]))
+    return out
+
+
+# model_dump() of the objects LangGraph builds with model_construct() warns (both sides).
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
+@pytest.mark.parametrize("blob", LEGACY)
+@pytest.mark.parametrize("mode", range(4))
+def test_legacy_payloads_take_langgraphs_path(blob, mode):
+    serde = _serializers()[mode]
+    dec.assert_loads_identical(serde, ("msgpack", blob))
+    got = serde.loads_typed(("msgpack", blob))
+    with unpatched():
+        expected = serde.loads_typed(("msgpack", blob))
+    assert_same(got, expected)
+
+
+def test_canonical_payload_counterpart_is_fast():
+    """The fully canonical form of the corpus' messages does skip LangGraph's construction."""
+    if not message_codec.status().enabled:
+        pytest.skip(message_codec.status().reason)
+    blob = payload(*HUMAN, {"content": "hi", **BASE, "type": "human", "name": None, "id": None})
+    with counting_imports() as calls:
+        jsonplus.JsonPlusSerializer().loads_typed(("msgpack", blob))
+    assert calls == []
+    for legacy in LEGACY[:3]:
+        with counting_imports() as calls:
+            jsonplus.JsonPlusSerializer().loads_typed(("msgpack", legacy))
+        assert calls, legacy
+
+
+def test_a_custom_ext_hook_is_left_alone():
+    seen: List[Any] = []
+
+    def hook(code: int, data: bytes) -> Any:
+        seen.append(code)
+        return "custom"
+
+    serde = jsonplus.JsonPlusSerializer(__unpack_ext_hook__=hook)
+    typed = serde.dumps_typed([m.HumanMessage("x")])
+    assert serde.loads_typed(typed) == ["custom"]
+    assert seen == [5]
+
+
+def test_safe_types_changed_at_run_time_falls_back(monkeypatch):
+    from langgraph.checkpoint.serde import _msgpack as lg_msgpack
+
+    smaller = frozenset(k for k in lg_msgpack.SAFE_MSGPACK_TYPES if k != HUMAN)
+    monkeypatch.setattr(lg_msgpack, "SAFE_MSGPACK_TYPES", smaller)
+    blob = payload(*HUMAN, {"content": "hi", **BASE, "type": "human", "name": None, "id": None})
+    for serde in _serializers():
+        dec.assert_loads_identical(serde, ("msgpack", blob))
+
+
+def test_encrypted_serializer():
+    pytest.importorskip("Crypto.Cipher")
+    from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
+
+    from fast_langgraph.bench.serde import messages_state
+
+    serde = EncryptedSerializer.from_pycryptodome_aes(key=b"k" * 16)
+    state = messages_state(12)
+    typed = serde.dumps_typed(state)
+    got = serde.loads_typed(typed)
+    with unpatched():
+        expected = serde.loads_typed(typed)
+    assert_same(got, expected)
+
+
+def test_doctor_shows_the_codec():
+    from fast_langgraph import doctor
+
+    report = doctor.collect()
+    serde = {p["name"]: p for p in report["patches"]}["serde"]
+    codec = serde["message_codec"]
+    assert codec["enabled"] == message_codec.status().enabled
+    assert codec["verified_langchain_core"] == message_codec.VERIFIED_LANGCHAIN_CORE
+    assert "message codec" in doctor.render(report)
+
+
+def test_outside_the_verified_range_messages_take_langgraphs_path(monkeypatch):
+    from fast_langgraph import doctor
+    from fast_langgraph.bench.serde import messages_state
+
+    monkeypatch.setattr(message_codec, "VERIFIED_LANGCHAIN_CORE", ">=0.0.1,<0.0.2")
+    fast_langgraph.unpatch("serde")
+    fast_langgraph.patch(serde=True)
+    try:
+        assert not message_codec.status().enabled
+        assert "outside the verified" in message_codec.status().reason
+        serde = {p["name"]: p for p in doctor.collect()["patches"]}["serde"]
+        assert serde["status"] == "applied" and not serde["message_codec"]["enabled"]
+        state = messages_state(8)
+        typed = jsonplus.JsonPlusSerializer().dumps_typed(state)
+        assert typed == vanilla_dumps(jsonplus.JsonPlusSerializer(), state)
+        with counting_imports() as calls:
+            got = jsonplus.JsonPlusSerializer().loads_typed(typed)
+        assert len(calls) == 8
+        with unpatched():
+            assert_same(got, jsonplus.JsonPlusSerializer().loads_typed(typed))
+    finally:
+        monkeypatch.undo()
+        fast_langgraph.unpatch("serde")
+        fast_langgraph.patch(serde=True)
+    assert message_codec.status().enabled
