@@ -5,7 +5,8 @@ Cases: ``suite`` (the default: LangGraph workloads, vanilla vs accelerated),
 ``serde`` (checkpoint encoding), ``saver`` (SQLite checkpointers), ``channels``
 (add_messages, apply_writes and the state-merge helpers), ``overhead`` (LangGraph's
 per-invoke and per-superstep cost, and where it goes), ``ceilings`` (the most that
-replacing one of LangGraph's per-step functions could gain), ``profiler`` (GraphProfiler's overhead).
+replacing one of LangGraph's per-step functions could gain), ``profiler`` (GraphProfiler's overhead),
+``langgraph-programs`` (the ``bench/`` programs of the installed LangGraph's sdist, unmodified).
 """
 
 import importlib
@@ -23,6 +24,7 @@ CASES = {
     "overhead": "fast_langgraph.bench.overhead",
     "ceilings": "fast_langgraph.bench.ceilings",
     "profiler": "fast_langgraph.bench.profiler",
+    "langgraph-programs": "fast_langgraph.bench.upstream_programs",
 }
 
 
