@@ -273,3 +273,22 @@ def test_graph_stream_identical_patch_on_and_off(loop_factory):
         fast_langgraph.patch(async_callbacks=True)
     assert ChainRun.on_chain_end.__wrapped__ is ORIGINAL_END
     assert patched == original
+
+
+def _with_task_factory(loop_factory: Any) -> Any:
+    def make() -> Any:
+        loop = loop_factory()
+        if hasattr(asyncio, "eager_task_factory"):
+            loop.set_task_factory(asyncio.eager_task_factory)
+        else:  # Python < 3.12: any factory; the patch must step aside all the same
+            loop.set_task_factory(lambda loop, coro, **kw: asyncio.Task(coro, loop=loop, **kw))
+        return loop
+
+    return make
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+def test_a_task_factory_gets_the_original(loop_factory):
+    program = [["end", "soon", "yield"], ["yield", "soon", "end"], ["soon", "end", "end"]]
+    make = _with_task_factory(loop_factory)
+    assert _run(program, PATCHED_END, PATCHED_ERROR, make) == _run(program, ORIGINAL_END, ORIGINAL_ERROR, make)

@@ -13,7 +13,8 @@ manager await ``ahandle_event``, which, with no handlers, loops over nothing and
   Anything else is the original.
 * The ``shielded`` event methods (``on_chain_end``/``on_chain_error``,
   ``on_llm_end``/``on_llm_error``, ``on_retriever_end``/``on_retriever_error``): when the
-  manager's handler list is an exact, empty ``list``, the fast path suspends the caller
+  manager's handler list is an exact, empty ``list`` and the loop has no task factory
+  (an eager one would run the original's body inside ``create_task``), the fast path suspends the caller
   for the same three event-loop iterations the original's Task + shield take (its body
   runs one iteration later, its result reaches the shield the next, the shield wakes the
   caller the one after), at the same places in the ready queue, so every other task runs
@@ -54,6 +55,7 @@ VERIFIED: Dict[str, tuple] = {
 }
 
 _copy_context = contextvars.copy_context
+_running_loop = asyncio.get_running_loop
 _create_task = asyncio.create_task
 _shield = asyncio.shield
 
@@ -83,7 +85,9 @@ def make_shielded_event(original: Callable[..., Any]) -> Callable[..., Any]:
 
     async def event(self: Any, *args: Any, **kwargs: Any) -> Any:
         handlers = self.handlers
-        if handlers or type(handlers) is not list:
+        # A task factory (e.g. 3.12's eager_task_factory) may run the body inside
+        # create_task and change how many iterations the original waits: use it.
+        if handlers or type(handlers) is not list or _running_loop().get_task_factory() is not None:
             return await original(self, *args, **kwargs)
         ctx = _copy_context()
         coro = body(self, *args, **kwargs)
