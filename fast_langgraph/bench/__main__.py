@@ -26,6 +26,7 @@ CASES = {
     "ceilings": "fast_langgraph.bench.ceilings",
     "profiler": "fast_langgraph.bench.profiler_overhead",
     "production": "fast_langgraph.bench.production",
+    "langgraph-programs": "fast_langgraph.bench.upstream_programs",
 }
 
 #: Optional one-line descriptions, where the module docstring's first sentence is not one.
@@ -41,6 +42,7 @@ SUMMARIES: Dict[str, str] = {
     "ceilings": "The most that replacing one of LangGraph's per-step functions could gain.",
     "profiler": "GraphProfiler's overhead on a LangGraph workload (session and per-invoke).",
     "production": "A chat agent as deployments run it: async on PostgreSQL and SQLite savers, many conversations at once.",
+    "langgraph-programs": "LangGraph's own bench/ programs from the installed release's sdist, unmodified.",
 }
 
 

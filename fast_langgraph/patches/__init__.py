@@ -123,6 +123,32 @@ REGISTRY = (
         "nothing when there are no handlers, tags or lc_versions; anything else runs langchain-core's code.",
     ),
     PatchSpec(
+        name="async_callbacks",
+        summary="async graphs: a node's on_chain_end (and the other shielded events) without a Task and shield when no callback is set",
+        distribution="langchain-core",
+        # Verified on 1.8.3: shielded, ahandle_event and the six shielded methods' bodies;
+        # each is checked against its source digest, so a release that changed one is left alone.
+        supported=">=1.7.7,<=1.8.3",
+        targets=(
+            # Read at call time by every AsyncCallbackManager / async run-manager event method.
+            Target("langchain_core.callbacks.manager", "ahandle_event"),
+            # LangGraph's graph lifecycle callbacks import it by name.
+            Target("langgraph.callbacks", "ahandle_event", required=False),
+            # Class attributes, found through the class by every caller.
+            Target("langchain_core.callbacks.manager", "AsyncCallbackManagerForChainRun.on_chain_end"),
+            Target("langchain_core.callbacks.manager", "AsyncCallbackManagerForChainRun.on_chain_error"),
+            Target("langchain_core.callbacks.manager", "AsyncCallbackManagerForLLMRun.on_llm_end", required=False),
+            Target("langchain_core.callbacks.manager", "AsyncCallbackManagerForLLMRun.on_llm_error", required=False),
+            Target("langchain_core.callbacks.manager", "AsyncCallbackManagerForRetrieverRun.on_retriever_end", required=False),
+            Target("langchain_core.callbacks.manager", "AsyncCallbackManagerForRetrieverRun.on_retriever_error", required=False),
+        ),
+        implementation="fast_langgraph.patches.async_callbacks",
+        needs_core=False,
+        notes="Plain Python: with no handler the caller waits the same three event-loop iterations at the "
+        "same places in the ready queue (other tasks run in the same order; cancellation lands on the same "
+        "await), without the Task, context copy and shield; with handlers, langchain-core's own code.",
+    ),
+    PatchSpec(
         name="merge_metadata",
         summary="per-task metadata merges in merge_configs without an ABC check per plain value",
         distribution="langgraph",
