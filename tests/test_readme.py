@@ -227,7 +227,6 @@ def test_links_lead_somewhere():
                 continue
             path, _, anchor = target.partition("#")
             full = os.path.normpath(os.path.join(os.path.dirname(page), path)) if path else page
-            rel = os.path.relpath(full, REPO)
             if not os.path.exists(full):
                 broken.append("%s: %s" % (os.path.relpath(page, REPO), target))
                 continue
