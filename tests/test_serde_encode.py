@@ -340,6 +340,63 @@ def test_property_dict_keys(value):
     assert_identical(value)
 
 
+# --- large outputs (the encoder's buffer reuse and size hint) ---------------
+
+MiB = 1 << 20
+
+
+def sized(total):
+    """A list whose msgpack is exactly ``total`` bytes (an ext value via ``default`` included)."""
+    head = [dt.date(2024, 1, 2), {"k": [1, None, True]}]
+    base = len(vanilla_packb([*head, ""]))  # "" is 1 byte; a str > 65535 bytes has a 5-byte header
+    if total < MiB:
+        return [*head, "x" * total]
+    value = [*head, "x" * (total - base - 4)]
+    assert len(vanilla_packb(value)) == total
+    return value
+
+
+# Outputs around the 1 MiB spare-buffer limit and around the 8 MiB doubling step, in an
+# order where the next encode's size hint (the last large output + 1/8) is too small, exact
+# enough, too large, and reset by a small output.
+LARGE_SIZES = [MiB - 1, MiB, MiB + 1, 8 * MiB - 1, 8 * MiB, 8 * MiB + 1, 2 * MiB, 9 * MiB, 100, 3 * MiB]
+
+
+def test_large_outputs_identical_across_buffer_thresholds():
+    for total in LARGE_SIZES:
+        assert_identical(sized(total))
+
+
+def test_large_output_then_error_then_small():
+    assert_identical(sized(9 * MiB))
+    assert_identical([sized(2 * MiB), object()])  # fails late, after writing 2 MiB
+    assert_identical({"a": 1})
+    assert_identical(sized(MiB + 1))
+
+
+def test_large_checkpoint_like_lists_identical():
+    # The shape of LangGraph's wide/pydantic-state checkpoints: thousands of small dicts.
+    msg = {str(i) * 10: {str(j) * 10: ["hi?" * 10, True, 1, 6327816386138, None] * 5 for j in range(5)} for i in range(3)}
+    for n in (300, 1900, 2600):  # ~1 MB, ~6.5 MB, ~8.9 MB
+        assert_identical([msg] * n)
+        assert_identical([dict(msg, n=i) for i in range(n)])
+
+
+def test_large_outputs_in_threads():
+    import concurrent.futures
+
+    sizes = [MiB + 7, 3 * MiB, 100, 8 * MiB + 1, 2 * MiB]
+    values = [sized(n) for n in sizes]
+    expected = [vanilla_packb(v) for v in values]
+
+    def run(k):
+        return [msgpack_encode(values[(i + k) % len(values)], jsonplus._msgpack_default, True) for i in range(10)]
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        for k, got in enumerate(pool.map(run, range(4))):
+            assert got == [expected[(i + k) % len(values)] for i in range(10)]
+
+
 # --- limits and errors -------------------------------------------------------
 
 

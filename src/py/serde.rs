@@ -941,10 +941,26 @@ const SPARE_BUFFER_MAX: usize = 1 << 20;
 
 thread_local! {
     static SPARE_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    /// Capacity to start the next encode with after an output above `SPARE_BUFFER_MAX`
+    /// (its length plus 1/8), 0 otherwise. Larger buffers are not kept (memory per
+    /// thread stays ≤ 1 MiB); instead the next one is allocated once at about the right
+    /// size, so a run of multi-MB checkpoint blobs costs one allocation each, like
+    /// ormsgpack's, rather than ~15 doublings whose copies and fresh pages made them
+    /// slower than ormsgpack (issue 16).
+    static LARGE_HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// The thread's spare buffer (an empty new one if a re-entrant encode holds it).
+/// The buffer for an encode: a fresh one of the hinted size after a large output,
+/// else the thread's spare buffer (an empty new one if a re-entrant encode holds it).
 fn take_buffer() -> Vec<u8> {
+    let hint = LARGE_HINT.try_with(|h| h.get()).unwrap_or(0);
+    if hint > SPARE_BUFFER_MAX {
+        let mut buf = Vec::new();
+        // The hint is only an optimisation: without the memory, start small.
+        if buf.try_reserve_exact(hint).is_ok() {
+            return buf;
+        }
+    }
     let buf = SPARE_BUFFER.try_with(|b| b.take()).unwrap_or_default();
     if buf.capacity() == 0 {
         Vec::with_capacity(256)
@@ -954,6 +970,13 @@ fn take_buffer() -> Vec<u8> {
 }
 
 fn return_buffer(buf: Vec<u8>) {
+    let len = buf.len();
+    let hint = if len > SPARE_BUFFER_MAX {
+        len.saturating_add(len / 8)
+    } else {
+        0
+    };
+    let _ = LARGE_HINT.try_with(|h| h.set(hint));
     if buf.capacity() <= SPARE_BUFFER_MAX {
         let _ = SPARE_BUFFER.try_with(|b| {
             // Keep the larger of the two (a nested encode may have returned one).
