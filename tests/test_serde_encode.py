@@ -340,7 +340,7 @@ def test_property_dict_keys(value):
     assert_identical(value)
 
 
-# --- large outputs (the encoder's buffer reuse and size hint) ---------------
+# --- large outputs (the encoder's spare and large buffers) -------------------
 
 MiB = 1 << 20
 
@@ -356,10 +356,10 @@ def sized(total):
     return value
 
 
-# Outputs around the 1 MiB spare-buffer limit and around the 8 MiB doubling step, in an
-# order where the next encode's size hint (the last large output + 1/8) is too small, exact
-# enough, too large, and reset by a small output.
-LARGE_SIZES = [MiB - 1, MiB, MiB + 1, 8 * MiB - 1, 8 * MiB, 8 * MiB + 1, 2 * MiB, 9 * MiB, 100, 3 * MiB]
+# Outputs around the 1 MiB spare-buffer limit, the 8 MiB doubling step and the 16 MiB
+# large-buffer limit, in an order where the kept large buffer is too small, large enough,
+# and used for a small output.
+LARGE_SIZES = [MiB - 1, MiB, MiB + 1, 8 * MiB - 1, 8 * MiB, 8 * MiB + 1, 2 * MiB, 9 * MiB, 100, 3 * MiB, 16 * MiB + 1, 5 * MiB]
 
 
 def test_large_outputs_identical_across_buffer_thresholds():
@@ -372,6 +372,16 @@ def test_large_output_then_error_then_small():
     assert_identical([sized(2 * MiB), object()])  # fails late, after writing 2 MiB
     assert_identical({"a": 1})
     assert_identical(sized(MiB + 1))
+
+
+def test_large_outputs_after_the_window_ends():
+    # 32 small outputs after a large one end the thread's use of (and free) the large buffer.
+    big = sized(3 * MiB)
+    for _ in range(2):
+        assert_identical(big)
+        for i in range(40):
+            assert msgpack_encode({"i": i}, jsonplus._msgpack_default, True) == vanilla_packb({"i": i})
+    assert_identical(big)
 
 
 def test_large_checkpoint_like_lists_identical():

@@ -7,7 +7,10 @@ encoded bytes checked equal, decoded values checked equal:
 
 * (a) a checkpoint-like state holding 100 and 1,000 LangChain messages with tool calls;
 * (b) a ~1 MB nested JSON-like dict (plain data: ormsgpack's own fast path);
-* (c) a pydantic model state; (d) a dataclass state.
+* (c) a pydantic model state; (d) a dataclass state;
+* (e) a ~6.5 MB list of 1,900 small dicts, the shape of the ``messages`` channel of
+  LangGraph's own ``pydantic_state``/``wide_state`` checkpoint benchmarks (one output
+  far above the encoder's 1 MiB spare buffer).
 
 Both columns construct objects through LangGraph's own ext hook (pydantic
 validation, dataclass ``__init__``...): on message states that is most of the load.
@@ -117,6 +120,16 @@ def json_like(target_bytes: int = 1_000_000) -> Dict[str, Any]:
     return doc
 
 
+def checkpoint_lists(n: int = 1900) -> Dict[str, Any]:
+    # The input of LangGraph's bench/__main__.py pydantic_state cases, accumulated n times
+    # by the ``operator.add`` reducer (the same dict object repeated, as there).
+    msg = {
+        str(i) * 10: {str(j) * 10: ["hi?" * 10, True, 1, 6327816386138, None] * 5 for j in range(5)}
+        for i in range(3)
+    }
+    return {"messages": [msg] * n}
+
+
 def pydantic_state() -> Any:
     import pydantic
 
@@ -188,6 +201,7 @@ CASES: Dict[str, Callable[[], Any]] = {
     "messages-100": lambda: messages_state(100),
     "messages-1000": lambda: messages_state(1000),
     "json-1MB": json_like,
+    "checkpoint-lists-6MB": checkpoint_lists,
     "pydantic-state": pydantic_state,
     "dataclass-state": dataclass_state,
 }

@@ -939,26 +939,36 @@ fn module_and_name<'py>(
 /// checkpoint then costs no reallocation (growth copies) and no fresh pages.
 const SPARE_BUFFER_MAX: usize = 1 << 20;
 
+/// One larger buffer (up to this capacity) is kept for the whole process, for outputs
+/// above `SPARE_BUFFER_MAX`: without it a multi-MB checkpoint blob grows a fresh Vec by
+/// doubling (growth copies, ~1.2k extra page faults for 6.5 MB) before the copy into
+/// the `bytes` object, and ran slower than ormsgpack, which writes into the `bytes`
+/// object itself (issue 16; `_PyBytes_Resize` is not in the limited API we build for).
+const LARGE_BUFFER_MAX: usize = 16 << 20;
+
+/// A thread uses the large buffer for this many encodes after its last output above
+/// `SPARE_BUFFER_MAX`; the one that ends the window frees it.
+const LARGE_WINDOW: u32 = 32;
+
+static LARGE_BUFFER: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
 thread_local! {
     static SPARE_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-    /// Capacity to start the next encode with after an output above `SPARE_BUFFER_MAX`
-    /// (its length plus 1/8), 0 otherwise. Larger buffers are not kept (memory per
-    /// thread stays ≤ 1 MiB); instead the next one is allocated once at about the right
-    /// size, so a run of multi-MB checkpoint blobs costs one allocation each, like
-    /// ormsgpack's, rather than ~15 doublings whose copies and fresh pages made them
-    /// slower than ormsgpack (issue 16).
-    static LARGE_HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Encodes left in this thread's `LARGE_WINDOW`.
+    static LARGE_RECENT: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
-/// The buffer for an encode: a fresh one of the hinted size after a large output,
-/// else the thread's spare buffer (an empty new one if a re-entrant encode holds it).
+/// The buffer for an encode: the process's large buffer while the thread is in its
+/// large-output window and no other encode holds it, else the thread's spare buffer
+/// (an empty new one if a re-entrant encode holds it).
 fn take_buffer() -> Vec<u8> {
-    let hint = LARGE_HINT.try_with(|h| h.get()).unwrap_or(0);
-    if hint > SPARE_BUFFER_MAX {
-        let mut buf = Vec::new();
-        // The hint is only an optimisation: without the memory, start small.
-        if buf.try_reserve_exact(hint).is_ok() {
-            return buf;
+    if LARGE_RECENT.try_with(|r| r.get()).unwrap_or(0) > 0 {
+        // Never waits: a busy (or poisoned, or inherited-locked after fork) slot is skipped.
+        if let Ok(mut slot) = LARGE_BUFFER.try_lock() {
+            let buf = std::mem::take(&mut *slot);
+            if buf.capacity() > 0 {
+                return buf;
+            }
         }
     }
     let buf = SPARE_BUFFER.try_with(|b| b.take()).unwrap_or_default();
@@ -970,24 +980,43 @@ fn take_buffer() -> Vec<u8> {
 }
 
 fn return_buffer(buf: Vec<u8>) {
-    let len = buf.len();
-    let hint = if len > SPARE_BUFFER_MAX {
-        len.saturating_add(len / 8)
-    } else {
-        0
-    };
-    let _ = LARGE_HINT.try_with(|h| h.set(hint));
-    if buf.capacity() <= SPARE_BUFFER_MAX {
-        let _ = SPARE_BUFFER.try_with(|b| {
-            // Keep the larger of the two (a nested encode may have returned one).
-            let other = b.take();
-            b.set(if other.capacity() > buf.capacity() {
-                other
+    let recent = LARGE_RECENT
+        .try_with(|r| {
+            let before = r.get();
+            let after = if buf.len() > SPARE_BUFFER_MAX {
+                LARGE_WINDOW
             } else {
-                buf
-            });
-        });
+                before.saturating_sub(1)
+            };
+            r.set(after);
+            (before, after)
+        })
+        .unwrap_or((0, 0));
+    if buf.capacity() > SPARE_BUFFER_MAX {
+        if recent.1 > 0 && buf.capacity() <= LARGE_BUFFER_MAX {
+            if let Ok(mut slot) = LARGE_BUFFER.try_lock() {
+                if slot.capacity() < buf.capacity() {
+                    *slot = buf;
+                }
+            }
+        }
+        return; // else dropped
     }
+    if recent == (1, 0) {
+        // The window just ended: stop holding up to 16 MiB for large outputs.
+        if let Ok(mut slot) = LARGE_BUFFER.try_lock() {
+            *slot = Vec::new();
+        }
+    }
+    let _ = SPARE_BUFFER.try_with(|b| {
+        // Keep the larger of the two (a nested encode may have returned one).
+        let other = b.take();
+        b.set(if other.capacity() > buf.capacity() {
+            other
+        } else {
+            buf
+        });
+    });
 }
 
 /// Encode `obj` exactly as ``ormsgpack.packb(obj, default=default, option=jsonplus._option)``
