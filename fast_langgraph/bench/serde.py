@@ -10,7 +10,10 @@ encoded bytes checked equal, decoded values checked equal:
 * (c) a pydantic model state; (d) a dataclass state;
 * (e) a ~6.5 MB list of 1,900 small dicts, the shape of the ``messages`` channel of
   LangGraph's own ``pydantic_state``/``wide_state`` checkpoint benchmarks (one output
-  far above the encoder's 1 MiB spare buffer).
+  far above the encoder's 1 MiB spare buffer). Results are dropped at once here, so
+  whether a side's multi-MB output lands on fresh pages depends on the heap's state
+  (glibc's dynamic mmap threshold), which either side can shift for the other: compare
+  builds on the patched column; ``bench langgraph-programs`` measures the real case.
 
 Both columns construct objects through LangGraph's own ext hook (pydantic
 validation, dataclass ``__init__``...): on message states that is most of the load.
