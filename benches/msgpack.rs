@@ -1,5 +1,5 @@
 //! The msgpack `Writer` (src/serde): the byte-level half of `msgpack_encode`, the
-//! encoder behind the `serde` patch. The Python object walk (src/py/serde.rs) calls
+//! encoder behind the `serde` patch. The Python object walk (src/py/serde/encode.rs) calls
 //! exactly these methods; what it adds on top (type checks, refcounts, `model_dump`)
 //! is measured by `python -m fast_langgraph.bench serde`.
 

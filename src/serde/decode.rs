@@ -4,7 +4,7 @@
 //! ext hooks run before an error are the same), the same nesting limit.
 //!
 //! Values are produced through a [`Builder`], so this module knows nothing of
-//! Python (`cargo test` covers it with a plain Rust builder); `crate::py::serde`
+//! Python (`cargo test` covers it with a plain Rust builder); `crate::py::serde::decode`
 //! builds Python objects with it.
 //!
 //! Hostile input: nothing is allocated from a length header beyond what the
