@@ -3,7 +3,7 @@
 //!
 //! What every build runs: [`scan_prefix`], the skip-scan `crate::py::serde::decode`
 //! routes each large input with (to ormsgpack as it is, or with the GC paused).
-//! The full reader (`reader`: [`decode`] through a [`Builder`]) only exists with the
+//! The full reader (`reader`: `decode` through a `Builder`) only exists with the
 //! `native-decoder` Cargo feature: it matches ormsgpack value for value, but
 //! ormsgpack builds Python objects faster, so nothing uses it by default; the
 //! benchmarks and the tests of that path build with the feature.
