@@ -224,3 +224,18 @@ def test_production_bench_sqlite_cases_check_results(py, tmp_path):
     for row in rows:
         assert "error" not in row, row
         assert row["same_result"] and row["accelerated_was_patched"] and row["vanilla_was_unpatched"], row
+
+
+def test_saver_vs_vanilla_checks_values_equal(py):
+    proc = py(
+        "import sys; from fast_langgraph.bench.sqlite_saver import main; "
+        "sys.exit(main(['--vs-vanilla', '--rounds', '1', '--messages', '5', '--json']))",
+        timeout=300,
+    )
+    rows = json.loads(proc.stdout)
+    assert [r["case"].split(".")[0] for r in rows] == ["RustSqliteSaver", "SqliteSaver"]
+    for row in rows:
+        if "error" in row:  # RustSqliteSaver on langgraph-checkpoint < 4.1
+            assert "langgraph-checkpoint" in row["error"], row
+            continue
+        assert row["equal"] and row["serde"]["vanilla"] == "disabled", row
