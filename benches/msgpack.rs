@@ -1,5 +1,5 @@
 //! The msgpack `Writer` (src/serde): the byte-level half of `msgpack_encode`, the
-//! encoder behind the `serde` patch. The Python object walk (src/py/serde.rs) calls
+//! encoder behind the `serde` patch. The Python object walk (src/py/serde/encode.rs) calls
 //! exactly these methods; what it adds on top (type checks, refcounts, `model_dump`)
 //! is measured by `python -m fast_langgraph.bench serde`.
 
@@ -10,7 +10,6 @@ mod common;
 
 use std::hint::black_box;
 
-use _core::serde::decode::{decode, Builder};
 use _core::serde::{replace_surrogates, EncodeError, Writer};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
@@ -139,89 +138,111 @@ fn messages(c: &mut Criterion) {
     group.finish();
 }
 
-/// A builder that keeps nothing: what is left is the reader itself (markers, lengths,
-/// UTF-8 checks, nesting), the part of `msgpack_unpackb` that is not Python object
-/// construction. `python -m fast_langgraph.bench serde` measures the whole.
-struct Discard;
+/// Reading back (Cargo feature `native-decoder`: the Rust reader is not in the default
+/// build, where ormsgpack decodes): `cargo bench --features native-decoder --bench msgpack`.
+#[cfg(feature = "native-decoder")]
+mod reading {
+    use std::hint::black_box;
 
-impl Builder for Discard {
-    type Value = ();
-    type Map = ();
-    type Error = ();
-    fn nil(&mut self) -> Result<(), ()> {
-        Ok(())
-    }
-    fn boolean(&mut self, _: bool) -> Result<(), ()> {
-        Ok(())
-    }
-    fn int(&mut self, _: i64) -> Result<(), ()> {
-        Ok(())
-    }
-    fn uint(&mut self, _: u64) -> Result<(), ()> {
-        Ok(())
-    }
-    fn float(&mut self, _: f64) -> Result<(), ()> {
-        Ok(())
-    }
-    fn str(&mut self, v: &str) -> Result<(), ()> {
-        black_box(v);
-        Ok(())
-    }
-    fn bin(&mut self, v: &[u8]) -> Result<(), ()> {
-        black_box(v);
-        Ok(())
-    }
-    fn array(&mut self, items: std::vec::Drain<'_, ()>) -> Result<(), ()> {
-        items.for_each(drop);
-        Ok(())
-    }
-    fn tuple(&mut self, items: std::vec::Drain<'_, ()>) -> Result<(), ()> {
-        items.for_each(drop);
-        Ok(())
-    }
-    fn map(&mut self, _: usize) -> Result<(), ()> {
-        Ok(())
-    }
-    fn map_insert(&mut self, _: &mut (), _: (), _: ()) -> Result<(), ()> {
-        Ok(())
-    }
-    fn map_end(&mut self, _: ()) -> Result<(), ()> {
-        Ok(())
-    }
-    fn ext(&mut self, _: i8, payload: &[u8]) -> Result<(), ()> {
-        // LangGraph's payloads are msgpack too: read them, as its ext hook would.
-        decode(payload, &mut Discard, &mut Vec::new()).map_err(|_| ())
-    }
-}
+    use _core::serde::decode::{decode, Builder};
+    use _core::serde::Writer;
+    use criterion::{BenchmarkId, Criterion, Throughput};
 
-/// Reading back the messages state `messages` writes.
-fn decoding(c: &mut Criterion) {
-    let mut group = c.benchmark_group("msgpack/decode_messages_state");
-    let content = "The tool returned 42; the answer is forty-two. ".repeat(4);
-    for n in [10usize, 100, 1000] {
-        let mut w = Writer::with_capacity(CAPACITY);
-        w.write_map_len(2).unwrap();
-        w.write_str(b"messages").unwrap();
-        w.write_array_len(n).unwrap();
-        for i in 0..n {
-            let id = format!("run-{i:08}-0000-0000-0000-000000000000").into_bytes();
-            write_message(&mut w, i, &id, content.as_bytes()).unwrap();
+    use super::{write_message, CAPACITY};
+
+    /// A builder that keeps nothing: what is left is the reader itself (markers, lengths,
+    /// UTF-8 checks, nesting), the part of `msgpack_unpackb` that is not Python object
+    /// construction. `python -m fast_langgraph.bench serde` measures the whole.
+    struct Discard;
+
+    impl Builder for Discard {
+        type Value = ();
+        type Map = ();
+        type Error = ();
+        fn nil(&mut self) -> Result<(), ()> {
+            Ok(())
         }
-        w.write_str(b"step").unwrap();
-        w.write_i64(n as i64);
-        let bytes = w.into_bytes();
-        group.throughput(Throughput::Bytes(bytes.len() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(n), &bytes, |b, bytes| {
-            let mut stack = Vec::new();
-            b.iter(|| decode(black_box(bytes), &mut Discard, &mut stack).unwrap())
-        });
+        fn boolean(&mut self, _: bool) -> Result<(), ()> {
+            Ok(())
+        }
+        fn int(&mut self, _: i64) -> Result<(), ()> {
+            Ok(())
+        }
+        fn uint(&mut self, _: u64) -> Result<(), ()> {
+            Ok(())
+        }
+        fn float(&mut self, _: f64) -> Result<(), ()> {
+            Ok(())
+        }
+        fn str(&mut self, v: &str) -> Result<(), ()> {
+            black_box(v);
+            Ok(())
+        }
+        fn bin(&mut self, v: &[u8]) -> Result<(), ()> {
+            black_box(v);
+            Ok(())
+        }
+        fn array(&mut self, items: std::vec::Drain<'_, ()>) -> Result<(), ()> {
+            items.for_each(drop);
+            Ok(())
+        }
+        fn tuple(&mut self, items: std::vec::Drain<'_, ()>) -> Result<(), ()> {
+            items.for_each(drop);
+            Ok(())
+        }
+        fn map(&mut self, _: usize) -> Result<(), ()> {
+            Ok(())
+        }
+        fn map_insert(&mut self, _: &mut (), _: (), _: ()) -> Result<(), ()> {
+            Ok(())
+        }
+        fn map_end(&mut self, _: ()) -> Result<(), ()> {
+            Ok(())
+        }
+        fn ext(&mut self, _: i8, payload: &[u8]) -> Result<(), ()> {
+            // LangGraph's payloads are msgpack too: read them, as its ext hook would.
+            decode(payload, &mut Discard, &mut Vec::new()).map_err(|_| ())
+        }
     }
-    group.finish();
+
+    /// Reading back the messages state `messages` writes.
+    pub fn decoding(c: &mut Criterion) {
+        let mut group = c.benchmark_group("msgpack/decode_messages_state");
+        let content = "The tool returned 42; the answer is forty-two. ".repeat(4);
+        for n in [10usize, 100, 1000] {
+            let mut w = Writer::with_capacity(CAPACITY);
+            w.write_map_len(2).unwrap();
+            w.write_str(b"messages").unwrap();
+            w.write_array_len(n).unwrap();
+            for i in 0..n {
+                let id = format!("run-{i:08}-0000-0000-0000-000000000000").into_bytes();
+                write_message(&mut w, i, &id, content.as_bytes()).unwrap();
+            }
+            w.write_str(b"step").unwrap();
+            w.write_i64(n as i64);
+            let bytes = w.into_bytes();
+            group.throughput(Throughput::Bytes(bytes.len() as u64));
+            group.bench_with_input(BenchmarkId::from_parameter(n), &bytes, |b, bytes| {
+                let mut stack = Vec::new();
+                b.iter(|| decode(black_box(bytes), &mut Discard, &mut stack).unwrap())
+            });
+        }
+        group.finish();
+    }
 }
 
 criterion_group! {
     name = benches;
     config = common::quick();
-    targets = bytes, ext, messages, decoding
+    targets = bytes, ext, messages
 }
+#[cfg(feature = "native-decoder")]
+criterion_group! {
+    name = reader;
+    config = common::quick();
+    targets = reading::decoding
+}
+#[cfg(not(feature = "native-decoder"))]
 criterion_main!(benches);
+#[cfg(feature = "native-decoder")]
+criterion_main!(benches, reader);

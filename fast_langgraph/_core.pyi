@@ -35,22 +35,24 @@ def msgpack_unpackb(obj: Any, /, *, ext_hook: Optional[Callable[[int, bytes], An
     """``ormsgpack.unpackb``, the same objects, hook calls (same values, same order) and
     ``MsgpackDecodeError`` (``ValueError``) for bad input. LangGraph's call (bytes,
     ``ext_hook``, ``option=OPT_NON_STR_KEYS``) on a large blob of mostly plain data runs
-    ormsgpack with the cyclic GC paused except while the hook runs (or the Rust reader,
-    see ``msgpack_decode_native``); every other call goes to ormsgpack unchanged.
+    ormsgpack with the cyclic GC paused except while the hook runs; every other call goes
+    to ormsgpack unchanged.
     """
 
-def msgpack_native_min_input(nbytes: int) -> int:
+def msgpack_gc_pause_min_input(nbytes: int) -> int:
     """Inputs of at least this many bytes (and not mostly ext values) get the GC-paused
-    path; smaller ones go to ormsgpack as they are. ``0`` sends every input, ext-heavy ones
-    included, through the Rust reader (for tests). Returns the previous value."""
+    path; smaller ones go to ormsgpack as they are. ``0`` sends every bytes input, ext-heavy
+    ones included, that way (for tests). Returns the previous value."""
 
 def msgpack_decode_gc_pause(enabled: bool) -> bool:
     """Whether ``msgpack_unpackb`` pauses the cyclic GC while builtin objects are created
     (never while Python code runs); returns the previous setting. For benchmarks."""
 
-def msgpack_decode_native(enabled: bool) -> bool:
-    """Whether large inputs are read by the Rust msgpack reader instead of ormsgpack
-    (default ``False``: ormsgpack builds objects faster); returns the previous setting."""
+# Not declared: ``msgpack_decode_native(enabled: bool) -> bool``, present only in a core
+# built with the Cargo feature ``native-decoder`` (benchmarks; see docs/serde.md). It sends
+# the large inputs of the GC-paused path to the Rust msgpack reader instead; reach it with
+# ``getattr``. tests/test_stubs.py checks such a build against this stub plus
+# tests/stubtest_allowlist_native_decoder.txt.
 
 def message_codec_configure(
     classes: Optional[List[Any]],

@@ -42,7 +42,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     py::cache::register(m)?;
     py::serde::register(m)?;
-    py::serde_decode::register(m)?;
     py::message_codec::register(m)?;
     py::checkpoint::register(m)?;
     py::messages::register(m)?;

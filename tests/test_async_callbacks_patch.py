@@ -23,6 +23,14 @@ import fast_langgraph
 state = {p["name"]: p for p in fast_langgraph.patch_status()}.get("async_callbacks")
 if state is None or not state["in_range"]:
     pytest.skip("async_callbacks patch not applicable here: %s" % (state,), allow_module_level=True)
+# Opt-in (off by default): these tests turn it on, in this process, for this module only.
+fast_langgraph.patch(async_callbacks=True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _back_to_the_environment_after_this_module():
+    yield
+    fast_langgraph.patch(async_callbacks=None)
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

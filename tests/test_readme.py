@@ -9,9 +9,9 @@ Where each README command runs (``WHERE`` below; a command not listed fails the 
   ``python -S`` commands;
 * in CI (``.ci/run``, checked to still contain them): the install + demo line (CI builds the
   wheel once with maturin, the backend ``pip install .`` uses, installs it with LangGraph, runs
-  ``python -m fast_langgraph.demo --rounds 1``), the test command (verbatim), and the Redis lines
+  ``python -m fast_langgraph.demo --rounds 1``), the test command (verbatim), the Redis lines
   (CI installs ``redis-server`` with apt-get and sets ``FAST_LANGGRAPH_REQUIRE_REDIS=1`` for the
-  whole test run).
+  whole test run) and the PostgreSQL lines (CI's PostgreSQL step).
 """
 
 import os
@@ -141,6 +141,14 @@ WHERE: Dict[str, Tuple[str, object]] = {
     "FAST_LANGGRAPH_REQUIRE_REDIS=1 pytest tests/test_redis_cache.py": (
         "ci",
         ("export FAST_LANGGRAPH_REQUIRE_REDIS=1", "pytest -n auto"),
+    ),
+    'pip install langgraph-checkpoint-postgres "psycopg[binary]" psycopg-pool': (
+        "ci",
+        ('python -m pip install -q langgraph-checkpoint-postgres "psycopg[binary]" psycopg-pool',),
+    ),
+    "FAST_LANGGRAPH_REQUIRE_POSTGRES=1 .ci/with-postgres pytest -p no:xdist tests/test_postgres_saver.py": (
+        "ci",
+        ("FAST_LANGGRAPH_REQUIRE_POSTGRES=1 .ci/with-postgres", "pytest -q -p no:xdist tests/test_postgres_saver.py"),
     ),
 }
 

@@ -26,7 +26,9 @@ from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import fast_langgraph  # noqa: E402
-from fast_langgraph._core import msgpack_decode_gc_pause, msgpack_native_min_input, msgpack_unpackb  # noqa: E402
+from fast_langgraph import _core  # noqa: E402
+from fast_langgraph._core import msgpack_decode_gc_pause, msgpack_gc_pause_min_input, msgpack_unpackb  # noqa: E402
+from fast_langgraph.bench.serde import NATIVE_DECODER_MISSING  # noqa: E402
 from langgraph.checkpoint.serde import jsonplus  # noqa: E402
 
 serde_state = {p["name"]: p for p in fast_langgraph.patch_status()}.get("serde")
@@ -45,16 +47,23 @@ OPT = ormsgpack.OPT_NON_STR_KEYS
 def serde_enabled(request):
     # Blobs below a size threshold, and ext-heavy ones, go to ormsgpack itself; larger
     # ones to ormsgpack with the GC paused. "rust-only" sends every blob through the
-    # Rust decoder, "paused-ormsgpack" every non-ext-heavy blob through the paused
-    # ormsgpack path, "default-split" tests the shipped threshold.
+    # Rust reader (a core built with --features native-decoder), "paused-ormsgpack"
+    # every non-ext-heavy blob through the paused ormsgpack path, "default-split"
+    # tests the shipped threshold.
+    decode_native = getattr(_core, "msgpack_decode_native", None)
+    if request.param == "rust-only" and decode_native is None:
+        pytest.skip(NATIVE_DECODER_MISSING)
     minimum = {"rust-only": 0, "paused-ormsgpack": 1}.get(request.param)
-    previous = msgpack_native_min_input(minimum) if minimum is not None else None
+    previous = msgpack_gc_pause_min_input(minimum) if minimum is not None else None
+    previous_native = decode_native(True) if request.param == "rust-only" else None
     fast_langgraph.patch(serde=True)
     assert "fast_langgraph" in (jsonplus.JsonPlusSerializer.loads_typed.__doc__ or "")
     yield
     fast_langgraph.unpatch("serde")
     if previous is not None:
-        msgpack_native_min_input(previous)
+        msgpack_gc_pause_min_input(previous)
+    if previous_native is not None:
+        decode_native(previous_native)
 
 
 @contextlib.contextmanager

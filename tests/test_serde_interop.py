@@ -18,6 +18,8 @@ pytest.importorskip("langgraph.checkpoint.sqlite")
 pytest.importorskip("langgraph.checkpoint.serde.jsonplus")
 
 import fast_langgraph  # noqa: E402
+import fast_langgraph._rust  # noqa: E402
+from fast_langgraph.bench.serde import NATIVE_DECODER_MISSING  # noqa: E402
 
 serde_state = {p["name"]: p for p in fast_langgraph.patch_status()}.get("serde")
 if serde_state is None or not serde_state["in_range"]:
@@ -54,7 +56,7 @@ class State(TypedDict, total=False):
 '''
 
 WRITE = '''
-import fast_langgraph, os
+import fast_langgraph, fast_langgraph._rust, os
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
@@ -65,8 +67,12 @@ expected = os.environ["INTEROP_MODE"] == "on"
 status = {p["name"]: p["status"] for p in fast_langgraph.patch_status()}["serde"]
 assert (status == "applied") == expected, status
 if expected:
-    # Every blob through the Rust decoder (by default small ones go to ormsgpack).
-    fast_langgraph._core.msgpack_native_min_input(0)
+    # Every blob off ormsgpack's plain path (by default small ones stay there): to the
+    # Rust reader, or to ormsgpack with the GC paused (the default build's only route).
+    core = fast_langgraph._rust.require_core()
+    if os.environ["INTEROP_READER"] == "rust-reader":
+        core.msgpack_decode_native(True)
+    core.msgpack_gc_pause_min_input(0)
 
 def plan(state):
     return {
@@ -101,7 +107,7 @@ with SqliteSaver.from_conn_string(os.environ["INTEROP_DB"]) as saver:
 '''
 
 READ = '''
-import fast_langgraph, json, os
+import fast_langgraph, fast_langgraph._rust, json, os
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 expected = os.environ["INTEROP_MODE"] == "on"
@@ -109,7 +115,12 @@ status = {p["name"]: p["status"] for p in fast_langgraph.patch_status()}["serde"
 with SqliteSaver.from_conn_string(os.environ["INTEROP_DB"]) as saver:
     assert ({p["name"]: p["status"] for p in fast_langgraph.patch_status()}["serde"] == "applied") == expected
     if expected:
-        fast_langgraph._core.msgpack_native_min_input(0)
+        # Every blob off ormsgpack's plain path (by default small ones stay there): to the
+        # Rust reader, or to ormsgpack with the GC paused (the default build's only route).
+        core = fast_langgraph._rust.require_core()
+        if os.environ["INTEROP_READER"] == "rust-reader":
+            core.msgpack_decode_native(True)
+        core.msgpack_gc_pause_min_input(0)
     out = []
     for tup in saver.list({"configurable": {"thread_id": "t"}}):
         out.append({
@@ -125,15 +136,18 @@ def _env(on):
     return {} if on else {"FAST_LANGGRAPH": "0"}
 
 
+@pytest.mark.parametrize("reader", ["rust-reader", "paused-ormsgpack"])
 @pytest.mark.parametrize("writer_on", [True, False], ids=["written-patched", "written-vanilla"])
-def test_checkpoints_read_the_same_in_both_modes(tmp_path, py, writer_on):
+def test_checkpoints_read_the_same_in_both_modes(tmp_path, py, writer_on, reader):
+    if reader == "rust-reader" and not hasattr(fast_langgraph._rust.require_core(), "msgpack_decode_native"):
+        pytest.skip(NATIVE_DECODER_MISSING)
     (tmp_path / "interop_state.py").write_text(textwrap.dedent(STATE_MODULE))
     db = str(tmp_path / "state.db")
     path = os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
-    py(WRITE, PYTHONPATH=path, INTEROP_MODE="on" if writer_on else "off", INTEROP_DB=db, **_env(writer_on))
+    py(WRITE, PYTHONPATH=path, INTEROP_READER=reader, INTEROP_MODE="on" if writer_on else "off", INTEROP_DB=db, **_env(writer_on))
     reads = {}
     for reader_on in (True, False):
-        proc = py(READ, PYTHONPATH=path, INTEROP_MODE="on" if reader_on else "off", INTEROP_DB=db, **_env(reader_on))
+        proc = py(READ, PYTHONPATH=path, INTEROP_READER=reader, INTEROP_MODE="on" if reader_on else "off", INTEROP_DB=db, **_env(reader_on))
         reads[reader_on] = json.loads(proc.stdout.strip().splitlines()[-1])
     assert reads[True] == reads[False]
     text = json.dumps(reads[True])

@@ -10,13 +10,22 @@ import pytest
 from conftest import REPO, clean_env
 
 ALLOWLIST = Path(REPO) / "tests" / "stubtest_allowlist.txt"
+# The names a core built with `--features native-decoder` adds (the stub is the default build's).
+NATIVE_DECODER_ALLOWLIST = Path(REPO) / "tests" / "stubtest_allowlist_native_decoder.txt"
+
+
+def _allowlists():
+    from fast_langgraph._rust import require_core
+
+    extra = [NATIVE_DECODER_ALLOWLIST] if hasattr(require_core(), "msgpack_decode_native") else []
+    return [arg for path in [ALLOWLIST, *extra] for arg in ("--allowlist", str(path))]
 
 
 def test_core_stub_matches_module():
     pytest.importorskip("mypy")
     proc = subprocess.run(
         # No --ignore-missing-stub: every name of the core needs a stub, or a reasoned allowlist line.
-        [sys.executable, "-m", "mypy.stubtest", "fast_langgraph._core", "--allowlist", str(ALLOWLIST)],
+        [sys.executable, "-m", "mypy.stubtest", "fast_langgraph._core", *_allowlists()],
         capture_output=True,
         text=True,
         cwd=tempfile.gettempdir(),
@@ -26,9 +35,10 @@ def test_core_stub_matches_module():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_allowlist_lines_have_reasons():
+@pytest.mark.parametrize("allowlist", [ALLOWLIST, NATIVE_DECODER_ALLOWLIST], ids=lambda p: p.name)
+def test_allowlist_lines_have_reasons(allowlist):
     entry_has_reason = False
-    for line in ALLOWLIST.read_text().splitlines():
+    for line in allowlist.read_text().splitlines():
         if line.startswith("#"):
             entry_has_reason = True
         elif line.strip():

@@ -9,7 +9,11 @@ results checked equal:
   message-heavy state (``--messages`` chat messages per checkpoint);
 * how much of ``put`` is fsync: the same puts at ``synchronous=OFF``;
 * 8 threads sharing one saver (``RustSqliteSaver`` group-commits their writes);
-* end to end, a ``--steps``-step agent graph (agent and tool nodes alternating).
+* end to end, a ``--steps``-step agent graph (agent and tool nodes alternating);
+* ``--vs-vanilla``: instead of the above, each saver's ``get_tuple`` of one
+  ``--messages``-message checkpoint accelerated against ``FAST_LANGGRAPH=0`` (what the
+  ``serde`` patch and its message codec change), in fresh interpreters, alternating,
+  the loaded values checked equal.
 """
 
 import argparse
@@ -303,6 +307,99 @@ def render(rows: List[Dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+#: Child of ``--vs-vanilla``: writes (first call) or reads one checkpoint; prints the median
+#: get_tuple time and a digest of what it loaded.
+VS_VANILLA_CHILD = """
+import hashlib, json, os, sqlite3, statistics, sys, time
+path, kind, messages = sys.argv[1], sys.argv[2], int(sys.argv[3])
+import langgraph.graph  # the autoload patches on LangGraph's first import
+from fast_langgraph.bench.sqlite_saver import _checkpoints
+if kind == "rust":
+    from fast_langgraph import RustSqliteSaver
+    saver = RustSqliteSaver(path)
+else:
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    saver = SqliteSaver(sqlite3.connect(path, check_same_thread=False))
+config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+if not os.path.exists(path + ".written"):
+    saver.put(config, _checkpoints(1, messages)[0], {"source": "loop", "step": 1}, {})
+    open(path + ".written", "w").close()
+times = []
+for _ in range(200):
+    t0 = time.perf_counter()
+    got = saver.get_tuple(config)
+    times.append(time.perf_counter() - t0)
+values = got.checkpoint["channel_values"]["messages"]
+digest = hashlib.sha256(repr([(type(m).__name__, m.__dict__, sorted(m.model_fields_set)) for m in values]).encode()).hexdigest()
+import fast_langgraph
+serde = {p["name"]: p["status"] for p in fast_langgraph.patch_status()}.get("serde")
+print(json.dumps({"us": statistics.median(times) * 1e6, "digest": digest, "serde": serde}))
+"""
+
+
+def vs_vanilla(folder: str, messages: int, rounds: int) -> List[Dict[str, Any]]:
+    """``get_tuple`` of one message-heavy checkpoint, accelerated vs ``FAST_LANGGRAPH=0``."""
+    import statistics
+
+    from fast_langgraph.bench.suite import run_child
+
+    rows = []
+    for kind, label in (("rust", "RustSqliteSaver"), ("sqlite", "SqliteSaver")):
+        if kind == "rust":
+            try:
+                from fast_langgraph.sqlite_saver import check_supported_checkpoint_version
+
+                check_supported_checkpoint_version()
+            except Exception as exc:  # RustSqliteSaver needs langgraph-checkpoint >= 4.1
+                rows.append({"case": "%s.get_tuple (%d messages)" % (label, messages), "error": str(exc)})
+                continue
+        path = os.path.join(folder, "%s.db" % kind)
+        samples: Dict[str, List[float]] = {"vanilla": [], "accelerated": []}
+        digests, serde, error = set(), {}, None
+        for _ in range(rounds):
+            for mode in ("vanilla", "accelerated"):
+                out = run_child(VS_VANILLA_CHILD, [path, kind, str(messages)], mode == "accelerated")
+                if "error" in out:
+                    error = "%s: %s" % (mode, out["error"])
+                    break
+                samples[mode].append(out["us"])
+                digests.add(out["digest"])
+                serde[mode] = out["serde"]
+            if error:
+                break
+        row: Dict[str, Any] = {"case": "%s.get_tuple (%d messages)" % (label, messages)}
+        if error:
+            row["error"] = error
+        else:
+            v, a = statistics.median(samples["vanilla"]), statistics.median(samples["accelerated"])
+            row.update(
+                vanilla_us=v,
+                accelerated_us=a,
+                ratio=v / a,
+                equal=len(digests) == 1,
+                serde=serde,
+                range_vanilla=(min(samples["vanilla"]), max(samples["vanilla"])),
+                range_accelerated=(min(samples["accelerated"]), max(samples["accelerated"])),
+            )
+        rows.append(row)
+    return rows
+
+
+def render_vs_vanilla(rows: List[Dict[str, Any]], rounds: int) -> str:
+    lines = ["%-40s %12s %12s %8s  %s" % ("get_tuple, FAST_LANGGRAPH=0 vs accelerated", "vanilla us", "accel us", "ratio", "values")]
+    for r in rows:
+        if "error" in r:
+            lines.append("%-40s %s" % (r["case"], r["error"]))
+            continue
+        lines.append(
+            "%-40s %12.1f %12.1f %7.2fx  %s (ranges %.0f-%.0f / %.0f-%.0f us)"
+            % (r["case"], r["vanilla_us"], r["accelerated_us"], r["ratio"], "equal" if r["equal"] else "DIFFERENT",
+               *r["range_vanilla"], *r["range_accelerated"])
+        )
+    lines.append("(median of 200 calls per fresh interpreter; median over %d alternating rounds per side)" % rounds)
+    return "\n".join(lines)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fast_langgraph.bench saver", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="checkpoints (default 1000)")
@@ -312,8 +409,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--synchronous", default="FULL", help="FULL (default), NORMAL, OFF, EXTRA: for both savers")
     parser.add_argument("--dir", default=None, help="folder for the database files (default: a temp folder)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--vs-vanilla", action="store_true", help="get_tuple accelerated vs FAST_LANGGRAPH=0 only")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of --vs-vanilla (default 5)")
     args = parser.parse_args(argv)
     folder = tempfile.mkdtemp(prefix="flg-saver-bench-", dir=args.dir)
+    if args.vs_vanilla:
+        try:
+            rows = vs_vanilla(folder, args.messages, args.rounds)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        print(json.dumps(rows, indent=2) if args.json else render_vs_vanilla(rows, args.rounds))
+        return 0 if all(r.get("equal", True) for r in rows) else 1
     try:
         rows = saver_cases(folder, args.n, args.messages, args.journal_mode, args.synchronous)
         rows += concurrent_case(folder, min(args.n, 400), args.messages, args.journal_mode, args.synchronous)

@@ -144,7 +144,10 @@ REGISTRY = (
         ),
         implementation="fast_langgraph.patches.async_callbacks",
         needs_core=False,
-        notes="Plain Python: with no handler the caller waits the same three event-loop iterations at the "
+        # Opt-in (FAST_LANGGRAPH_ENABLE=async_callbacks): fewer asyncio Tasks exist, which
+        # asyncio.all_tasks() and the numbers of later unnamed "Task-N" names can show.
+        default=False,
+        notes="Opt-in: asyncio.all_tasks() and later auto-generated Task-N names see fewer Tasks. Plain Python: with no handler the caller waits the same three event-loop iterations at the "
         "same places in the ready queue (other tasks run in the same order; cancellation lands on the same "
         "await), without the Task, context copy and shield; with handlers, langchain-core's own code.",
     ),

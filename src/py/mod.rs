@@ -7,4 +7,3 @@ pub mod merge;
 pub mod message_codec;
 pub mod messages;
 pub mod serde;
-pub mod serde_decode;

@@ -1,7 +1,7 @@
 //! MessagePack writer producing the exact bytes ormsgpack 1.13 writes for the
 //! same values: smallest integer forms, float64 only, `str8` used, fixext when
 //! the payload is exactly 1/2/4/8/16 bytes. Free of Python so `cargo test`
-//! covers it; the object walk lives in `crate::py::serde`.
+//! covers it; the object walk lives in `crate::py::serde::encode`.
 
 pub mod decode;
 

@@ -1,8 +1,11 @@
 //! `fast_langgraph._core.msgpack_unpackb`: a drop-in for
 //! `ormsgpack.unpackb(data, ext_hook=hook, option=ormsgpack.OPT_NON_STR_KEYS)`
-//! (LangGraph's only decode call) that builds the Python objects straight from
-//! `crate::serde::decode`. Inputs under `NATIVE_MIN_INPUT` bytes (most ext payloads)
-//! and every other kind of call are passed to ormsgpack's own C function unchanged.
+//! (LangGraph's only decode call). Inputs of at least `LARGE_INPUT` bytes that are
+//! not mostly ext values (a skip-scan of their first values, `scan_prefix`) are
+//! decoded by ormsgpack with the cyclic GC paused; everything else, and every other
+//! kind of call, goes to ormsgpack's own C function unchanged. With the Cargo
+//! feature `native-decoder`, `msgpack_decode_native(True)` sends those large inputs
+//! to the Rust reader instead (`native`; for benchmarks and its tests).
 //!
 //! Ext values go to the caller's hook as bytes, exactly as ormsgpack hands them
 //! over (the `serde` patch calls this from `JsonPlusSerializer.loads_typed` with
@@ -17,6 +20,9 @@
 //! kept alive until the end of the decode, so no finalizer runs during a pause
 //! (a duplicate map key replacing such a value frees it only after the decode).
 
+#[cfg(feature = "native-decoder")]
+mod native;
+
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -25,9 +31,9 @@ use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyInt, PyString};
+use pyo3::types::{PyBytes, PyDict, PyInt};
 
-use crate::serde::decode::{decode, scan_prefix, Builder, DecodeError};
+use crate::serde::decode::scan_prefix;
 
 /// `PyGC_Enable` / `PyGC_Disable`: stable ABI from Python 3.10, absent from 3.9's
 /// libpython. Looked up at run time: a link-time reference would make the whole
@@ -69,19 +75,6 @@ fn gc_api() -> Option<GcApi> {
     })
 }
 
-/// `_PyDict_NewPresized(n)`: a dict with room for `n` items (what ormsgpack uses;
-/// filling a `PyDict_New()` dict resizes it as it grows, most of the cost of a
-/// small map). Not in the stable ABI, so looked up at run time; `PyDict_New`
-/// where an interpreter does not export it.
-type NewPresized = unsafe extern "C" fn(ffi::Py_ssize_t) -> *mut ffi::PyObject;
-
-fn dict_new_presized() -> Option<NewPresized> {
-    let symbol = interpreter_symbol(c"_PyDict_NewPresized");
-    // SAFETY: `PyObject *_PyDict_NewPresized(Py_ssize_t minused)` in CPython 3.9-3.13.
-    (!symbol.is_null())
-        .then(|| unsafe { std::mem::transmute::<*mut std::ffi::c_void, NewPresized>(symbol) })
-}
-
 struct Statics {
     ormsgpack_unpackb: Py<PyAny>,
     /// ormsgpack's own METH_FASTCALL | METH_KEYWORDS C function and its `self`, to
@@ -90,7 +83,8 @@ struct Statics {
     ormsgpack_fastcall: Option<(FastCallWithKeywords, usize)>,
     opt_non_str_keys: i64,
     gc_api: Option<GcApi>,
-    dict_new_presized: Option<NewPresized>,
+    #[cfg(feature = "native-decoder")]
+    dict_new_presized: Option<native::NewPresized>,
 }
 
 static STATICS: PyOnceLock<Statics> = PyOnceLock::new();
@@ -125,7 +119,8 @@ fn statics(py: Python<'_>) -> PyResult<&'static Statics> {
             } else {
                 None
             },
-            dict_new_presized: dict_new_presized(),
+            #[cfg(feature = "native-decoder")]
+            dict_new_presized: native::dict_new_presized(),
         })
     })
 }
@@ -133,7 +128,8 @@ fn statics(py: Python<'_>) -> PyResult<&'static Statics> {
 /// Inputs shorter than this go to ormsgpack itself: for a small payload (LangGraph
 /// unpacks every ext payload separately) ormsgpack's C entry point is cheaper, and a
 /// pause of the GC buys nothing. Both give the same result for every input.
-static NATIVE_MIN_INPUT: AtomicUsize = AtomicUsize::new(128 * 1024);
+/// 0 (tests) also skips the ext-heavy scan: every bytes input takes the large route.
+static LARGE_INPUT: AtomicUsize = AtomicUsize::new(128 * 1024);
 
 /// Values looked at (at most) to tell an ext-heavy blob; see `ormsgpack_as_is`.
 const EXT_SCAN_VALUES: usize = 4096;
@@ -157,49 +153,6 @@ fn ormsgpack_as_is(input: &[u8]) -> bool {
 
 /// Whether decodes pause the cyclic GC (see the module docs); a switch for benchmarks.
 static GC_PAUSE: AtomicBool = AtomicBool::new(true);
-const GC_PAUSE_MIN_INPUT: usize = 1024;
-
-/// Map keys of up to this many bytes are interned (as ormsgpack does): checkpoints
-/// repeat the same few keys (`content`, `type`, `id`...) thousands of times.
-const KEY_CACHE_MAX_LEN: usize = 64;
-const KEY_CACHE_SLOTS: usize = 512;
-
-/// One slot: the key's bytes inline (no pointer to chase on a lookup) and its str.
-struct KeySlot {
-    len: usize,
-    bytes: [u8; KEY_CACHE_MAX_LEN],
-    key: Py<PyString>,
-}
-
-struct KeyCache {
-    slots: Vec<Option<KeySlot>>,
-}
-
-/// The key cache, touched only by `key_str`: with the GIL held (abi3 builds never
-/// run free-threaded) and without running Python code (creating, hashing and
-/// freeing a str run none), so no lock is needed and no access can overlap.
-struct GilCell(std::cell::UnsafeCell<Option<KeyCache>>);
-// SAFETY: see above, every access happens under the GIL and cannot re-enter.
-unsafe impl Sync for GilCell {}
-
-static KEY_CACHE: GilCell = GilCell(std::cell::UnsafeCell::new(None));
-
-fn key_slot(bytes: &[u8]) -> usize {
-    // FxHash over 8-byte words: keys are short.
-    let mut h: u64 = bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-        h = (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    // Built in a register: a copy through memory stalls on the wide load.
-    let mut tail = 0u64;
-    for (i, &b) in chunks.remainder().iter().enumerate() {
-        tail |= (b as u64) << (8 * i);
-    }
-    h = (h.rotate_left(5) ^ tail).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    ((h >> 32) as usize) % KEY_CACHE_SLOTS
-}
 
 /// Pauses the cyclic GC while no Python code can run; see the module docs.
 struct GcPause {
@@ -224,254 +177,6 @@ impl GcPause {
             self.paused = false;
         }
     }
-}
-
-/// Kept small (it is in every `Result` of the recursive reader).
-enum BuildError {
-    /// The ext hook raised: ormsgpack reports every such error as "ext_hook failed".
-    Hook,
-    /// A C-API call failed; its exception is still set (fetched at the top: until
-    /// then only builtin objects are released, which runs no Python code).
-    Py,
-}
-
-impl std::fmt::Display for BuildError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BuildError::Hook => f.write_str("ext_hook failed"),
-            BuildError::Py => f.write_str("internal error"),
-        }
-    }
-}
-
-struct PyBuilder<'a, 'py> {
-    py: Python<'py>,
-    hook: &'a Bound<'py, PyAny>,
-    /// Whether this decode pauses the GC between hook calls.
-    pause: bool,
-    gc: GcPause,
-    /// Everything the hook returned, alive until the pause is over.
-    keepalive: Vec<Bound<'py, PyAny>>,
-    dict_new_presized: Option<NewPresized>,
-}
-
-#[inline]
-fn owned<'py>(py: Python<'py>, ptr: *mut ffi::PyObject) -> Result<Bound<'py, PyAny>, BuildError> {
-    if ptr.is_null() {
-        return Err(BuildError::Py);
-    }
-    Ok(unsafe { Bound::from_owned_ptr(py, ptr) })
-}
-
-impl<'py> Builder for PyBuilder<'_, 'py> {
-    type Value = Bound<'py, PyAny>;
-    type Map = Bound<'py, PyAny>;
-    type Error = BuildError;
-
-    fn nil(&mut self) -> Result<Self::Value, BuildError> {
-        Ok(self.py.None().into_bound(self.py))
-    }
-
-    fn boolean(&mut self, value: bool) -> Result<Self::Value, BuildError> {
-        Ok(pyo3::types::PyBool::new(self.py, value)
-            .to_owned()
-            .into_any())
-    }
-
-    fn int(&mut self, value: i64) -> Result<Self::Value, BuildError> {
-        owned(self.py, unsafe { ffi::PyLong_FromLongLong(value) })
-    }
-
-    fn uint(&mut self, value: u64) -> Result<Self::Value, BuildError> {
-        owned(self.py, unsafe { ffi::PyLong_FromUnsignedLongLong(value) })
-    }
-
-    fn float(&mut self, value: f64) -> Result<Self::Value, BuildError> {
-        owned(self.py, unsafe { ffi::PyFloat_FromDouble(value) })
-    }
-
-    fn str(&mut self, value: &str) -> Result<Self::Value, BuildError> {
-        owned(self.py, unsafe {
-            ffi::PyUnicode_FromStringAndSize(value.as_ptr().cast(), value.len() as ffi::Py_ssize_t)
-        })
-    }
-
-    fn key_str(&mut self, value: &str) -> Result<Self::Value, BuildError> {
-        let bytes = value.as_bytes();
-        if bytes.len() > KEY_CACHE_MAX_LEN {
-            return self.str(value);
-        }
-        let slot = key_slot(bytes);
-        // SAFETY: the GIL is held (`self.py`) and nothing below runs Python code.
-        let cache = unsafe { &mut *KEY_CACHE.0.get() };
-        let cache = cache.get_or_insert_with(|| KeyCache {
-            slots: (0..KEY_CACHE_SLOTS).map(|_| None).collect(),
-        });
-        if let Some(hit) = &cache.slots[slot] {
-            if hit.len == bytes.len() && &hit.bytes[..hit.len] == bytes {
-                return Ok(hit.key.bind(self.py).clone().into_any());
-            }
-        }
-        let key = self.str(value)?;
-        // Hash once now: every dict insert of this key reuses it.
-        if unsafe { ffi::PyObject_Hash(key.as_ptr()) } == -1 {
-            return Err(BuildError::Py);
-        }
-        let mut inline = [0u8; KEY_CACHE_MAX_LEN];
-        inline[..bytes.len()].copy_from_slice(bytes);
-        // The replaced str (if any) is freed here: no Python code runs for a str.
-        cache.slots[slot] = Some(KeySlot {
-            len: bytes.len(),
-            bytes: inline,
-            key: unsafe { key.clone().cast_into_unchecked::<PyString>() }.unbind(),
-        });
-        Ok(key)
-    }
-
-    fn bin(&mut self, value: &[u8]) -> Result<Self::Value, BuildError> {
-        owned(self.py, unsafe {
-            ffi::PyBytes_FromStringAndSize(value.as_ptr().cast(), value.len() as ffi::Py_ssize_t)
-        })
-    }
-
-    fn array(
-        &mut self,
-        items: std::vec::Drain<'_, Self::Value>,
-    ) -> Result<Self::Value, BuildError> {
-        let list = owned(self.py, unsafe {
-            ffi::PyList_New(items.len() as ffi::Py_ssize_t)
-        })?;
-        for (i, item) in items.enumerate() {
-            // Steals the reference; the list is complete before anything else runs.
-            unsafe { ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr()) };
-        }
-        Ok(list)
-    }
-
-    fn tuple(
-        &mut self,
-        items: std::vec::Drain<'_, Self::Value>,
-    ) -> Result<Self::Value, BuildError> {
-        let tuple = owned(self.py, unsafe {
-            ffi::PyTuple_New(items.len() as ffi::Py_ssize_t)
-        })?;
-        for (i, item) in items.enumerate() {
-            unsafe { ffi::PyTuple_SetItem(tuple.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr()) };
-        }
-        Ok(tuple)
-    }
-
-    fn map(&mut self, capacity: usize) -> Result<Self::Map, BuildError> {
-        // `capacity` is bounded by the bytes left in the input (see `Reader::map`).
-        match self.dict_new_presized {
-            Some(presized) if capacity > 5 => {
-                owned(self.py, unsafe { presized(capacity as ffi::Py_ssize_t) })
-            }
-            _ => owned(self.py, unsafe { ffi::PyDict_New() }),
-        }
-    }
-
-    fn map_insert(
-        &mut self,
-        map: &mut Self::Map,
-        key: Self::Value,
-        value: Self::Value,
-    ) -> Result<(), BuildError> {
-        // Keys are builtin scalars, str, bytes or tuples of them: hashing and
-        // comparing them runs no Python code.
-        if unsafe { ffi::PyDict_SetItem(map.as_ptr(), key.as_ptr(), value.as_ptr()) } != 0 {
-            return Err(BuildError::Py);
-        }
-        Ok(())
-    }
-
-    fn map_end(&mut self, map: Self::Map) -> Result<Self::Value, BuildError> {
-        Ok(map)
-    }
-
-    fn ext(&mut self, tag: i8, payload: &[u8]) -> Result<Self::Value, BuildError> {
-        let data = PyBytes::new(self.py, payload);
-        // Python code runs from here: the collector must be on.
-        self.gc.resume();
-        let code = owned(self.py, unsafe { ffi::PyLong_FromLongLong(tag as i64) })?;
-        // As ormsgpack calls it: no argument tuple (a tuple would be one more
-        // GC-tracked allocation per ext value).
-        let result = unsafe {
-            Bound::from_owned_ptr_or_err(
-                self.py,
-                ffi::PyObject_CallFunctionObjArgs(
-                    self.hook.as_ptr(),
-                    code.as_ptr(),
-                    data.as_ptr(),
-                    std::ptr::null_mut::<ffi::PyObject>(),
-                ),
-            )
-        };
-        drop(code);
-        drop(data);
-        match result {
-            Ok(value) => {
-                self.keepalive.push(value.clone());
-                if self.pause {
-                    self.gc.pause();
-                }
-                Ok(value)
-            }
-            Err(err) => {
-                drop(err);
-                Err(BuildError::Hook)
-            }
-        }
-    }
-}
-
-/// Decode `input` exactly as `ormsgpack.unpackb(input, ext_hook=hook, option=OPT_NON_STR_KEYS)`.
-fn decode_with_hook<'py>(
-    py: Python<'py>,
-    input: &[u8],
-    hook: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let st = statics(py)?;
-    let mut builder = PyBuilder {
-        py,
-        hook,
-        pause: false,
-        gc: GcPause {
-            api: st.gc_api,
-            paused: false,
-        },
-        keepalive: Vec::new(),
-        dict_new_presized: st.dict_new_presized,
-    };
-    let mut stack: Vec<Bound<'py, PyAny>> = Vec::new();
-    // A small input creates too few objects for a collection to matter.
-    let pause = GC_PAUSE.load(Ordering::Relaxed) && input.len() >= GC_PAUSE_MIN_INPUT;
-    builder.pause = pause;
-    if pause {
-        builder.gc.pause();
-    }
-    let outcome = catch_unwind(AssertUnwindSafe(|| decode(input, &mut builder, &mut stack)));
-    // Take a pending C-API error before anything can run Python code.
-    let c_api_error =
-        matches!(outcome, Ok(Err(DecodeError::Build(BuildError::Py)))).then(|| PyErr::fetch(py));
-    // Resume before anything that may run Python code (finalizers) is released.
-    builder.gc.resume();
-    drop(stack);
-    let result = match outcome {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(DecodeError::Build(BuildError::Py))) => Err(c_api_error.unwrap_or_else(|| {
-            PyValueError::new_err("internal error in fast_langgraph's msgpack decoder")
-        })),
-        Ok(Err(DecodeError::Build(BuildError::Hook))) => {
-            Err(PyValueError::new_err("ext_hook failed"))
-        }
-        Ok(Err(err)) => Err(PyValueError::new_err(err.to_string())),
-        Err(_) => Err(PyValueError::new_err(
-            "internal error in fast_langgraph's msgpack decoder",
-        )),
-    };
-    drop(builder);
-    result
 }
 
 /// ``ormsgpack.unpackb``, with LangGraph's call (``ext_hook`` given,
@@ -504,17 +209,17 @@ fn unpackb<'py>(
         _ => false,
     };
     if let (Some(hook), true) = (hook, native_option) {
-        let min = NATIVE_MIN_INPUT.load(Ordering::Relaxed);
+        let min = LARGE_INPUT.load(Ordering::Relaxed);
         if let Some(bytes) = obj
             .cast_exact::<PyBytes>()
             .ok()
             .filter(|b| b.as_bytes().len() >= min)
-            // A minimum of 0 (tests) sends every input to the Rust decoder.
             .filter(|b| min == 0 || !ormsgpack_as_is(b.as_bytes()))
         {
-            if min == 0 || NATIVE_DECODER.load(Ordering::Relaxed) {
+            #[cfg(feature = "native-decoder")]
+            if native::NATIVE_DECODER.load(Ordering::Relaxed) {
                 // Bytes are immutable: the slice stays valid while the hook runs.
-                return decode_with_hook(py, bytes.as_bytes(), hook);
+                return native::decode_with_hook(py, bytes.as_bytes(), hook);
             }
             if let Some(api) = st.gc_api.filter(|_| GC_PAUSE.load(Ordering::Relaxed)) {
                 return ormsgpack_gc_paused(py, st, api, bytes, hook, option);
@@ -588,23 +293,12 @@ fn ormsgpack_gc_paused<'py>(
     result
 }
 
-/// Whether large inputs that are not ext-heavy are decoded by the Rust decoder
-/// (`true`) or by ormsgpack with the GC paused (`false`, the default: ormsgpack
-/// builds objects faster; the pause is where the time goes).
-static NATIVE_DECODER: AtomicBool = AtomicBool::new(false);
-
-/// Choose the decoder for large inputs (see `NATIVE_DECODER`); returns the previous setting.
+/// Set the input size from which `msgpack_unpackb` takes the large-input route (see
+/// `LARGE_INPUT`); returns the previous value. Tests set 1 (every input not mostly ext
+/// values) or 0 (every bytes input).
 #[pyfunction]
-pub fn msgpack_decode_native(enabled: bool) -> bool {
-    NATIVE_DECODER.swap(enabled, Ordering::Relaxed)
-}
-
-/// Set the input size from which `msgpack_unpackb` decodes in Rust (smaller inputs,
-/// and ext-heavy ones, go to ormsgpack); returns the previous value. Tests set 0 to
-/// send every input, ext-heavy ones included, to Rust.
-#[pyfunction]
-pub fn msgpack_native_min_input(nbytes: usize) -> usize {
-    NATIVE_MIN_INPUT.swap(nbytes, Ordering::Relaxed)
+pub fn msgpack_gc_pause_min_input(nbytes: usize) -> usize {
+    LARGE_INPUT.swap(nbytes, Ordering::Relaxed)
 }
 
 /// Turn the GC pause during decodes on or off (for benchmarks); returns the previous setting.
@@ -669,7 +363,7 @@ unsafe extern "C" fn unpackb_fastcall(
             } else {
                 std::ptr::null_mut()
             };
-            let min = NATIVE_MIN_INPUT.load(Ordering::Relaxed);
+            let min = LARGE_INPUT.load(Ordering::Relaxed);
             let native = !input.is_null()
                 && unsafe { ffi::Py_TYPE(input) } == &raw mut ffi::PyBytes_Type
                 && unsafe { ffi::PyBytes_Size(input) } as usize >= min
@@ -770,7 +464,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_function(wrap_pyfunction!(msgpack_unpackb, m)?)?;
     }
     m.add_function(wrap_pyfunction!(msgpack_decode_gc_pause, m)?)?;
-    m.add_function(wrap_pyfunction!(msgpack_decode_native, m)?)?;
-    m.add_function(wrap_pyfunction!(msgpack_native_min_input, m)?)?;
+    m.add_function(wrap_pyfunction!(msgpack_gc_pause_min_input, m)?)?;
+    #[cfg(feature = "native-decoder")]
+    m.add_function(wrap_pyfunction!(native::msgpack_decode_native, m)?)?;
     Ok(())
 }
