@@ -116,6 +116,7 @@ struct Codec {
     unpackb: Py<PyAny>,
     unpack_kwargs: Py<PyDict>,
     empty_args: Py<PyAny>,
+    dict_new_presized: Option<payload::NewPresized>,
 }
 
 static CODEC: RwLock<Option<Arc<Codec>>> = RwLock::new(None);
@@ -361,10 +362,16 @@ impl Codec {
         }) {
             return Ok(None);
         }
-        let tup = self
-            .unpackb
-            .bind(py)
-            .call((data,), Some(self.unpack_kwargs.bind(py)))?;
+        // The payload decoded here when it holds only what the builder below builds
+        // exactly as ormsgpack would; anything else (an ext value, a non-str key,
+        // malformed bytes) is decoded by ormsgpack as before.
+        let tup = match payload::decode(py, self.dict_new_presized, data.as_bytes()) {
+            Some(tup) => tup,
+            None => self
+                .unpackb
+                .bind(py)
+                .call((data,), Some(self.unpack_kwargs.bind(py)))?,
+        };
         let Ok(tup) = tup.cast_exact::<PyList>() else {
             return Ok(None);
         };
@@ -707,6 +714,7 @@ pub fn message_codec_configure(
         unpackb: ormsgpack.getattr("unpackb")?.unbind(),
         unpack_kwargs: unpack_kwargs.unbind(),
         empty_args: pyo3::types::PyTuple::empty(py).into_any().unbind(),
+        dict_new_presized: payload::dict_new_presized(),
     };
     *CODEC.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(codec));
     Ok(true)
@@ -716,4 +724,255 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MessageExtHook>()?;
     m.add_function(wrap_pyfunction!(message_codec_configure, m)?)?;
     Ok(())
+}
+
+/// `ormsgpack.unpackb(payload, option=OPT_NON_STR_KEYS)` for the payloads of
+/// verified messages, without the call through Python: the same reader as
+/// ormsgpack (`crate::serde::decode::decode`) and a builder making the objects
+/// ormsgpack makes (exact `str`/`int`/`float`/`bool`/`None`/`bytes`/`list`/`dict`,
+/// dicts in input order, a later duplicate key replacing the value in place).
+/// It declines (`None`, and the caller asks ormsgpack) on anything else: an ext
+/// value, a map key that is not a str, malformed input, or a failed allocation.
+mod payload {
+    use pyo3::ffi;
+    use pyo3::prelude::*;
+
+    use crate::serde::decode::{decode as read, Builder};
+
+    /// `_PyDict_NewPresized(n)`, as ormsgpack sizes its dicts; looked up at run
+    /// time (not in the stable ABI), `PyDict_New` where absent.
+    pub type NewPresized = unsafe extern "C" fn(ffi::Py_ssize_t) -> *mut ffi::PyObject;
+
+    pub fn dict_new_presized() -> Option<NewPresized> {
+        #[cfg(unix)]
+        {
+            let symbol =
+                unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"_PyDict_NewPresized".as_ptr()) };
+            // SAFETY: `PyObject *_PyDict_NewPresized(Py_ssize_t minused)` in CPython 3.9-3.14.
+            (!symbol.is_null()).then(|| unsafe {
+                std::mem::transmute::<*mut std::ffi::c_void, NewPresized>(symbol)
+            })
+        }
+        #[cfg(not(unix))]
+        None
+    }
+
+    /// Why the builder declined.
+    pub enum Decline {
+        /// Something ormsgpack builds differently or hands to a hook (ext, non-str key).
+        Unsupported,
+        /// A C-API call failed; its exception is set (cleared by `decode`).
+        Py,
+    }
+
+    impl std::fmt::Display for Decline {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("declined")
+        }
+    }
+
+    /// Map keys of up to this many bytes come from a small cache (as ormsgpack's
+    /// key cache): payloads repeat the same few keys, and a cached str keeps its hash.
+    const KEY_MAX_LEN: usize = 32;
+    const KEY_SLOTS: usize = 256;
+
+    struct KeySlot {
+        len: usize,
+        bytes: [u8; KEY_MAX_LEN],
+        key: Py<PyAny>,
+    }
+
+    /// Touched only by `key_str`, with the GIL held (abi3 builds never run
+    /// free-threaded) and without running Python code (creating, hashing and
+    /// freeing an exact str run none): no lock needed, no access can overlap.
+    struct KeyCache(std::cell::UnsafeCell<Option<Vec<Option<KeySlot>>>>);
+    // SAFETY: see above.
+    unsafe impl Sync for KeyCache {}
+    static KEYS: KeyCache = KeyCache(std::cell::UnsafeCell::new(None));
+
+    fn key_slot(bytes: &[u8]) -> usize {
+        let mut h: u64 = bytes.len() as u64;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        let mut tail = 0u64;
+        for (i, &b) in chunks.remainder().iter().enumerate() {
+            tail |= (b as u64) << (8 * i);
+        }
+        h = (h.rotate_left(5) ^ tail).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        ((h >> 32) as usize) % KEY_SLOTS
+    }
+
+    struct PyBuilder<'py> {
+        py: Python<'py>,
+        dict_new_presized: Option<NewPresized>,
+    }
+
+    #[inline]
+    fn owned<'py>(py: Python<'py>, ptr: *mut ffi::PyObject) -> Result<Bound<'py, PyAny>, Decline> {
+        if ptr.is_null() {
+            return Err(Decline::Py);
+        }
+        Ok(unsafe { Bound::from_owned_ptr(py, ptr) })
+    }
+
+    impl<'py> Builder for PyBuilder<'py> {
+        type Value = Bound<'py, PyAny>;
+        type Map = Bound<'py, PyAny>;
+        type Error = Decline;
+
+        fn nil(&mut self) -> Result<Self::Value, Decline> {
+            Ok(self.py.None().into_bound(self.py))
+        }
+
+        fn boolean(&mut self, value: bool) -> Result<Self::Value, Decline> {
+            Ok(pyo3::types::PyBool::new(self.py, value)
+                .to_owned()
+                .into_any())
+        }
+
+        fn int(&mut self, value: i64) -> Result<Self::Value, Decline> {
+            owned(self.py, unsafe { ffi::PyLong_FromLongLong(value) })
+        }
+
+        fn uint(&mut self, value: u64) -> Result<Self::Value, Decline> {
+            owned(self.py, unsafe { ffi::PyLong_FromUnsignedLongLong(value) })
+        }
+
+        fn float(&mut self, value: f64) -> Result<Self::Value, Decline> {
+            owned(self.py, unsafe { ffi::PyFloat_FromDouble(value) })
+        }
+
+        fn str(&mut self, value: &str) -> Result<Self::Value, Decline> {
+            owned(self.py, unsafe {
+                ffi::PyUnicode_FromStringAndSize(
+                    value.as_ptr().cast(),
+                    value.len() as ffi::Py_ssize_t,
+                )
+            })
+        }
+
+        fn key_str(&mut self, value: &str) -> Result<Self::Value, Decline> {
+            let bytes = value.as_bytes();
+            if bytes.len() > KEY_MAX_LEN {
+                return self.str(value);
+            }
+            let slot = key_slot(bytes);
+            // SAFETY: the GIL is held (`self.py`) and nothing below runs Python code.
+            let cache = unsafe { &mut *KEYS.0.get() };
+            let cache = cache.get_or_insert_with(|| (0..KEY_SLOTS).map(|_| None).collect());
+            if let Some(hit) = &cache[slot] {
+                if hit.len == bytes.len() && &hit.bytes[..hit.len] == bytes {
+                    return Ok(hit.key.bind(self.py).clone());
+                }
+            }
+            let key = self.str(value)?;
+            // Hashed once here: every insert of this key reuses the hash.
+            if unsafe { ffi::PyObject_Hash(key.as_ptr()) } == -1 {
+                return Err(Decline::Py);
+            }
+            let mut inline = [0u8; KEY_MAX_LEN];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            // A replaced str is freed here: no Python code runs for an exact str.
+            cache[slot] = Some(KeySlot {
+                len: bytes.len(),
+                bytes: inline,
+                key: key.clone().unbind(),
+            });
+            Ok(key)
+        }
+
+        fn bin(&mut self, value: &[u8]) -> Result<Self::Value, Decline> {
+            owned(self.py, unsafe {
+                ffi::PyBytes_FromStringAndSize(
+                    value.as_ptr().cast(),
+                    value.len() as ffi::Py_ssize_t,
+                )
+            })
+        }
+
+        fn array(
+            &mut self,
+            items: std::vec::Drain<'_, Self::Value>,
+        ) -> Result<Self::Value, Decline> {
+            let list = owned(self.py, unsafe {
+                ffi::PyList_New(items.len() as ffi::Py_ssize_t)
+            })?;
+            for (i, item) in items.enumerate() {
+                // Steals the reference; the list is complete before anything else runs.
+                unsafe {
+                    ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr())
+                };
+            }
+            Ok(list)
+        }
+
+        /// Only map keys are tuples: declined with every non-str key.
+        fn tuple(
+            &mut self,
+            _items: std::vec::Drain<'_, Self::Value>,
+        ) -> Result<Self::Value, Decline> {
+            Err(Decline::Unsupported)
+        }
+
+        fn map(&mut self, capacity: usize) -> Result<Self::Map, Decline> {
+            // `capacity` is bounded by the bytes left in the input (see the reader).
+            match self.dict_new_presized {
+                Some(presized) => owned(self.py, unsafe { presized(capacity as ffi::Py_ssize_t) }),
+                None => owned(self.py, unsafe { ffi::PyDict_New() }),
+            }
+        }
+
+        fn map_insert(
+            &mut self,
+            map: &mut Self::Map,
+            key: Self::Value,
+            value: Self::Value,
+        ) -> Result<(), Decline> {
+            // Exact str keys only: hashing and comparing them runs no Python code.
+            if key.get_type_ptr() != &raw mut ffi::PyUnicode_Type {
+                return Err(Decline::Unsupported);
+            }
+            if unsafe { ffi::PyDict_SetItem(map.as_ptr(), key.as_ptr(), value.as_ptr()) } != 0 {
+                return Err(Decline::Py);
+            }
+            Ok(())
+        }
+
+        fn map_end(&mut self, map: Self::Map) -> Result<Self::Value, Decline> {
+            Ok(map)
+        }
+
+        /// ormsgpack would hand it to an ext hook (none is given for a payload: it
+        /// fails there, and LangGraph's hook decides).
+        fn ext(&mut self, _tag: i8, _payload: &[u8]) -> Result<Self::Value, Decline> {
+            Err(Decline::Unsupported)
+        }
+    }
+
+    /// The payload's value as ormsgpack builds it, or `None` (no exception set).
+    pub fn decode<'py>(
+        py: Python<'py>,
+        dict_new_presized: Option<NewPresized>,
+        input: &[u8],
+    ) -> Option<Bound<'py, PyAny>> {
+        let mut builder = PyBuilder {
+            py,
+            dict_new_presized,
+        };
+        let mut stack = Vec::new();
+        match read(input, &mut builder, &mut stack) {
+            Ok(value) => Some(value),
+            Err(err) => {
+                if matches!(err, crate::serde::decode::DecodeError::Build(Decline::Py)) {
+                    // A failed allocation: ormsgpack gets its chance (and its error).
+                    drop(PyErr::take(py));
+                }
+                None
+            }
+        }
+    }
 }
