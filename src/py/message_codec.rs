@@ -34,6 +34,9 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
 /// Plain trees deeper than this are left to `model_dump()` (which handles any depth).
 const MAX_PLAIN_DEPTH: u32 = 64;
 
+/// Classes with more fields than this are left to LangGraph (the verified ones have 6-11).
+const MAX_FIELDS: usize = 16;
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Rule {
     /// Validation is the identity on a canonical field dict.
@@ -88,6 +91,19 @@ struct ClassSpec {
     /// Whether payloads of this class are built here (encode is always on).
     decode: bool,
     rule: Rule,
+    /// Where the fields the rules read are, in `fields`.
+    at: RuleFields,
+}
+
+/// Positions in a class's fields of the ones a [`Rule`] reads (`None`: no such field).
+#[derive(Default)]
+struct RuleFields {
+    content: Option<usize>,
+    additional_kwargs: Option<usize>,
+    tool_calls: Option<usize>,
+    invalid_tool_calls: Option<usize>,
+    tool_call_chunks: Option<usize>,
+    chunk_position: Option<usize>,
 }
 
 /// The TypedDicts' keys in schema order (validation writes them in this order).
@@ -117,6 +133,11 @@ struct Codec {
     unpack_kwargs: Py<PyDict>,
     empty_args: Py<PyAny>,
     dict_new_presized: Option<payload::NewPresized>,
+    /// The map keys payloads hold (field names, TypedDict keys) as the very str
+    /// objects the checks compare with, so that they compare by identity.
+    known_keys: payload::KnownKeys,
+    /// `"model_validate_json"`, the method LangGraph writes last in a payload.
+    method: Py<PyString>,
 }
 
 static CODEC: RwLock<Option<Arc<Codec>>> = RwLock::new(None);
@@ -292,16 +313,29 @@ impl Codec {
 
     /// Whether `dict` holds exactly `spec`'s fields, in order, each canonical.
     fn canonical(&self, spec: &ClassSpec, dict: &Bound<'_, PyDict>, mode: Mode) -> bool {
-        if dict.len() != spec.fields.len() {
+        self.canonical_values(spec, dict, mode, &mut [std::ptr::null_mut(); MAX_FIELDS])
+    }
+
+    /// [`Codec::canonical`], leaving the values (borrowed from `dict`) in `values`,
+    /// in field order.
+    fn canonical_values(
+        &self,
+        spec: &ClassSpec,
+        dict: &Bound<'_, PyDict>,
+        mode: Mode,
+        values: &mut [*mut ffi::PyObject; MAX_FIELDS],
+    ) -> bool {
+        if dict.len() != spec.fields.len() || spec.fields.len() > MAX_FIELDS {
             return false;
         }
         let mut pos: ffi::Py_ssize_t = 0;
-        for field in &spec.fields {
+        for (i, field) in spec.fields.iter().enumerate() {
             let mut key = std::ptr::null_mut();
             let mut value = std::ptr::null_mut();
             if unsafe { ffi::PyDict_Next(dict.as_ptr(), &mut pos, &mut key, &mut value) } == 0 {
                 return false;
             }
+            values[i] = value;
             // Strong references: the checks below may create temporaries.
             let py = dict.py();
             let key = unsafe { Bound::from_borrowed_ptr(py, key) };
@@ -355,17 +389,25 @@ impl Codec {
         let Some((module_utf8, name_utf8)) = peek_class(data.as_bytes()) else {
             return Ok(None);
         };
-        if !self.classes.iter().any(|s| {
+        let Some(spec) = self.classes.iter().find(|s| {
             s.decode
                 && s.module_utf8.as_bytes() == module_utf8
                 && s.name_utf8.as_bytes() == name_utf8
-        }) {
+        }) else {
             return Ok(None);
-        }
-        // The payload decoded here when it holds only what the builder below builds
-        // exactly as ormsgpack would; anything else (an ext value, a non-str key,
-        // malformed bytes) is decoded by ormsgpack as before.
-        let tup = match payload::decode(py, self.dict_new_presized, data.as_bytes()) {
+        };
+        let heads = payload::Heads {
+            module: (module_utf8, &spec.module),
+            name: (name_utf8, &spec.name),
+            method: &self.method,
+        };
+        let tup = match payload::decode(
+            py,
+            self.dict_new_presized,
+            &self.known_keys,
+            heads,
+            data.as_bytes(),
+        ) {
             Some(tup) => tup,
             None => self
                 .unpackb
@@ -380,17 +422,17 @@ impl Codec {
         }
         let module = tup.get_item(0)?;
         let name = tup.get_item(1)?;
-        let Some(spec) = self
-            .classes
-            .iter()
-            .find(|s| s.decode && str_eq(&module, &s.module) && str_eq(&name, &s.name))
-        else {
+        // The class the first bytes named (whoever decoded the payload).
+        if !str_eq(&module, &spec.module) || !str_eq(&name, &spec.name) {
             return Ok(None);
-        };
+        }
         let Ok(fields) = tup.get_item(2)?.cast_into_exact::<PyDict>() else {
             return Ok(None);
         };
-        if !self.canonical(spec, &fields, Mode::Decode) || !self.rule_ok(py, spec, &fields)? {
+        let mut values = [std::ptr::null_mut(); MAX_FIELDS];
+        if !self.canonical_values(spec, &fields, Mode::Decode, &mut values)
+            || !rule_ok(py, spec, &values)?
+        {
             return Ok(None);
         }
         // LangGraph's `_check_allowed`: a SAFE_MSGPACK_TYPES member is allowed in
@@ -429,8 +471,16 @@ impl Codec {
                 ),
             )?
         };
+        // As pydantic-core builds it: an empty set, the fields added in field order
+        // (the same table size and layout, so the same iteration order; the keys are
+        // exactly these fields, checked above).
         let fields_set =
-            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PySet_New(fields.as_ptr()))? };
+            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PySet_New(std::ptr::null_mut()))? };
+        for field in &spec.fields {
+            if unsafe { ffi::PySet_Add(fields_set.as_ptr(), field.name.as_ptr()) } != 0 {
+                return Err(PyErr::fetch(py));
+            }
+        }
         let set = |name: &Bound<'py, PyString>, value: &Bound<'py, PyAny>| -> PyResult<()> {
             if unsafe { ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) }
                 != 0
@@ -448,60 +498,54 @@ impl Codec {
         )?;
         Ok(Some(obj))
     }
+}
 
-    fn rule_ok(
-        &self,
-        py: Python<'_>,
-        spec: &ClassSpec,
-        fields: &Bound<'_, PyDict>,
-    ) -> PyResult<bool> {
-        match spec.rule {
-            Rule::Plain => Ok(true),
-            Rule::RemoveMessage => Ok(fields.get_item(intern!(py, "content"))?.is_some_and(|c| {
-                is_str(&c)
-                    && c.cast_exact::<PyString>()
-                        .is_ok_and(|s| s.len().is_ok_and(|n| n == 0))
-            })),
-            Rule::AiMessage | Rule::AiMessageChunk => {
-                if spec.rule == Rule::AiMessageChunk {
-                    let all_empty = ["tool_calls", "invalid_tool_calls", "tool_call_chunks"]
-                        .iter()
-                        .all(|key| {
-                            fields
-                                .get_item(key)
-                                .ok()
-                                .flatten()
-                                .and_then(|v| v.cast_into_exact::<PyList>().ok())
-                                .is_some_and(|l| l.is_empty())
-                        });
-                    let no_position = fields
-                        .get_item(intern!(py, "chunk_position"))?
-                        .is_some_and(|p| p.is_none());
-                    if !all_empty || !no_position {
-                        return Ok(false);
-                    }
-                }
-                let empty = |key: &Bound<'_, PyString>| -> PyResult<bool> {
-                    Ok(fields
-                        .get_item(key)?
-                        .and_then(|v| v.cast_into_exact::<PyList>().ok())
-                        .is_some_and(|l| l.is_empty()))
-                };
-                if !empty(intern!(py, "tool_calls"))? || !empty(intern!(py, "invalid_tool_calls"))?
-                {
-                    return Ok(true);
-                }
-                let Some(kwargs) = fields.get_item(intern!(py, "additional_kwargs"))? else {
+/// Whether validation leaves a canonical field dict (its `values`, in field order)
+/// unchanged: what the class's validators and `__init__` would do besides.
+fn rule_ok(
+    py: Python<'_>,
+    spec: &ClassSpec,
+    values: &[*mut ffi::PyObject; MAX_FIELDS],
+) -> PyResult<bool> {
+    let at = |i: Option<usize>| -> Option<Bound<'_, PyAny>> {
+        let ptr = *values.get(i?)?;
+        (!ptr.is_null()).then(|| unsafe { Bound::from_borrowed_ptr(py, ptr) })
+    };
+    let empty_list = |i: Option<usize>| -> bool {
+        at(i)
+            .and_then(|v| v.cast_into_exact::<PyList>().ok())
+            .is_some_and(|l| l.is_empty())
+    };
+    let f = &spec.at;
+    match spec.rule {
+        Rule::Plain => Ok(true),
+        Rule::RemoveMessage => Ok(at(f.content).is_some_and(|c| {
+            c.cast_exact::<PyString>()
+                .is_ok_and(|s| s.len().is_ok_and(|n| n == 0))
+        })),
+        Rule::AiMessage | Rule::AiMessageChunk => {
+            if spec.rule == Rule::AiMessageChunk {
+                let all_empty = empty_list(f.tool_calls)
+                    && empty_list(f.invalid_tool_calls)
+                    && empty_list(f.tool_call_chunks);
+                let no_position = at(f.chunk_position).is_some_and(|p| p.is_none());
+                if !all_empty || !no_position {
                     return Ok(false);
-                };
-                let Ok(kwargs) = kwargs.cast_into_exact::<PyDict>() else {
-                    return Ok(false);
-                };
-                // Builtin values only (decoded from msgpack): truth runs no Python code.
-                match kwargs.get_item(intern!(py, "tool_calls"))? {
-                    None => Ok(true),
-                    Some(v) => Ok(!v.is_truthy()?),
                 }
+            }
+            if !empty_list(f.tool_calls) || !empty_list(f.invalid_tool_calls) {
+                return Ok(true);
+            }
+            let Some(kwargs) = at(f.additional_kwargs) else {
+                return Ok(false);
+            };
+            let Ok(kwargs) = kwargs.cast_into_exact::<PyDict>() else {
+                return Ok(false);
+            };
+            // Builtin values only (decoded from msgpack): truth runs no Python code.
+            match kwargs.get_item(intern!(py, "tool_calls"))? {
+                None => Ok(true),
+                Some(v) => Ok(!v.is_truthy()?),
             }
         }
     }
@@ -662,6 +706,8 @@ pub fn message_codec_configure(
                 kind: parse_kind(&kind, &arg)?,
             });
         }
+        let names: Vec<String> = parsed.iter().map(|f| f.name.bind(py).to_string()).collect();
+        let position = |name: &str| names.iter().position(|n| n == name);
         let module_utf8: String = cls.getattr("__module__")?.extract()?;
         let name_utf8: String = cls.getattr("__name__")?.extract()?;
         specs.push(ClassSpec {
@@ -675,9 +721,17 @@ pub fn message_codec_configure(
                 .getattr("__name__")?
                 .cast_into_exact::<PyString>()?
                 .unbind(),
+            at: RuleFields {
+                content: position("content"),
+                additional_kwargs: position("additional_kwargs"),
+                tool_calls: position("tool_calls"),
+                invalid_tool_calls: position("invalid_tool_calls"),
+                tool_call_chunks: position("tool_call_chunks"),
+                chunk_position: position("chunk_position"),
+            },
             cls: cls.unbind(),
+            decode: decode && parsed.len() <= MAX_FIELDS,
             fields: parsed,
-            decode,
             rule,
         });
     }
@@ -687,19 +741,37 @@ pub fn message_codec_configure(
             None => Err(pyo3::exceptions::PyKeyError::new_err(name.to_owned())),
         }
     };
+    let typed = TypedKeys {
+        tool_call: key("ToolCall")?,
+        invalid_tool_call: key("InvalidToolCall")?,
+        tool_call_chunk: key("ToolCallChunk")?,
+        usage: key("UsageMetadata")?,
+        input_details: key("InputTokenDetails")?,
+        output_details: key("OutputTokenDetails")?,
+    };
+    let known: Vec<Py<PyString>> = specs
+        .iter()
+        .flat_map(|s| s.fields.iter().map(|f| f.name.clone_ref(py)))
+        .chain(
+            [
+                &typed.tool_call,
+                &typed.invalid_tool_call,
+                &typed.tool_call_chunk,
+                &typed.usage,
+                &typed.input_details,
+                &typed.output_details,
+            ]
+            .into_iter()
+            .flatten()
+            .map(|k| k.clone_ref(py)),
+        )
+        .collect();
     let ormsgpack = py.import("ormsgpack")?;
     let unpack_kwargs = PyDict::new(py);
     unpack_kwargs.set_item("option", ormsgpack.getattr("OPT_NON_STR_KEYS")?)?;
     let codec = Codec {
         classes: specs,
-        keys: TypedKeys {
-            tool_call: key("ToolCall")?,
-            invalid_tool_call: key("InvalidToolCall")?,
-            tool_call_chunk: key("ToolCallChunk")?,
-            usage: key("UsageMetadata")?,
-            input_details: key("InputTokenDetails")?,
-            output_details: key("OutputTokenDetails")?,
-        },
+        keys: typed,
         tool_call_type: PyString::new(py, "tool_call").unbind(),
         invalid_tool_call_type: PyString::new(py, "invalid_tool_call").unbind(),
         tool_call_chunk_type: PyString::new(py, "tool_call_chunk").unbind(),
@@ -715,6 +787,8 @@ pub fn message_codec_configure(
         unpack_kwargs: unpack_kwargs.unbind(),
         empty_args: pyo3::types::PyTuple::empty(py).into_any().unbind(),
         dict_new_presized: payload::dict_new_presized(),
+        known_keys: payload::KnownKeys::new(py, &known)?,
+        method: PyString::new(py, "model_validate_json").unbind(),
     };
     *CODEC.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(codec));
     Ok(true)
@@ -736,6 +810,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 mod payload {
     use pyo3::ffi;
     use pyo3::prelude::*;
+    use pyo3::types::PyString;
 
     use crate::serde::decode::{decode as read, Builder};
 
@@ -806,9 +881,74 @@ mod payload {
         ((h >> 32) as usize) % KEY_SLOTS
     }
 
-    struct PyBuilder<'py> {
+    /// A fixed set of keys (linear probing over `KEY_SLOTS` slots), never changed
+    /// after configuration: looked up before the cache, they are returned as these
+    /// very objects.
+    pub struct KnownKeys {
+        slots: Vec<Option<(Box<[u8]>, Py<PyAny>)>>,
+    }
+
+    impl KnownKeys {
+        pub fn new(py: Python<'_>, keys: &[Py<PyString>]) -> PyResult<Self> {
+            let mut slots: Vec<Option<(Box<[u8]>, Py<PyAny>)>> =
+                (0..KEY_SLOTS).map(|_| None).collect();
+            for key in keys {
+                let key = key.bind(py);
+                let text = key.to_cow()?;
+                let bytes = text.as_bytes();
+                if bytes.len() > KEY_MAX_LEN {
+                    continue;
+                }
+                // The str's hash computed once, here.
+                key.hash()?;
+                let mut slot = key_slot(bytes);
+                for _ in 0..KEY_SLOTS {
+                    match &slots[slot] {
+                        Some((b, _)) if &b[..] == bytes => break,
+                        Some(_) => slot = (slot + 1) % KEY_SLOTS,
+                        None => {
+                            slots[slot] = Some((bytes.into(), key.clone().into_any().unbind()));
+                            break;
+                        }
+                    }
+                }
+            }
+            Ok(Self { slots })
+        }
+
+        #[inline]
+        fn get<'py>(
+            &self,
+            py: Python<'py>,
+            bytes: &[u8],
+            mut slot: usize,
+        ) -> Option<Bound<'py, PyAny>> {
+            loop {
+                match &self.slots[slot] {
+                    Some((b, key)) if &b[..] == bytes => return Some(key.bind(py).clone()),
+                    Some(_) => slot = (slot + 1) % KEY_SLOTS,
+                    None => return None,
+                }
+            }
+        }
+    }
+
+    /// The payload's head strings: `[module, name, fields, method]`. Known by the
+    /// caller (module and name read from the first bytes), they are returned as
+    /// these objects when the bytes are theirs.
+    pub struct Heads<'a> {
+        pub module: (&'a [u8], &'a Py<PyString>),
+        pub name: (&'a [u8], &'a Py<PyString>),
+        pub method: &'a Py<PyString>,
+    }
+
+    struct PyBuilder<'a, 'py> {
         py: Python<'py>,
         dict_new_presized: Option<NewPresized>,
+        known: &'a KnownKeys,
+        heads: Heads<'a>,
+        /// How many str values were built (the first two are the module and name).
+        strs: usize,
     }
 
     #[inline]
@@ -819,7 +959,18 @@ mod payload {
         Ok(unsafe { Bound::from_owned_ptr(py, ptr) })
     }
 
-    impl<'py> Builder for PyBuilder<'py> {
+    impl<'py> PyBuilder<'_, 'py> {
+        fn new_str(&mut self, value: &str) -> Result<Bound<'py, PyAny>, Decline> {
+            owned(self.py, unsafe {
+                ffi::PyUnicode_FromStringAndSize(
+                    value.as_ptr().cast(),
+                    value.len() as ffi::Py_ssize_t,
+                )
+            })
+        }
+    }
+
+    impl<'py> Builder for PyBuilder<'_, 'py> {
         type Value = Bound<'py, PyAny>;
         type Map = Bound<'py, PyAny>;
         type Error = Decline;
@@ -847,20 +998,34 @@ mod payload {
         }
 
         fn str(&mut self, value: &str) -> Result<Self::Value, Decline> {
-            owned(self.py, unsafe {
-                ffi::PyUnicode_FromStringAndSize(
-                    value.as_ptr().cast(),
-                    value.len() as ffi::Py_ssize_t,
-                )
-            })
+            let bytes = value.as_bytes();
+            let head = match self.strs {
+                0 => Some(self.heads.module),
+                1 => Some(self.heads.name),
+                _ => None,
+            };
+            self.strs += 1;
+            if let Some((head, obj)) = head {
+                if head == bytes {
+                    return Ok(obj.bind(self.py).clone().into_any());
+                }
+            }
+            let method = self.heads.method.bind(self.py);
+            if bytes == b"model_validate_json" {
+                return Ok(method.clone().into_any());
+            }
+            self.new_str(value)
         }
 
         fn key_str(&mut self, value: &str) -> Result<Self::Value, Decline> {
             let bytes = value.as_bytes();
             if bytes.len() > KEY_MAX_LEN {
-                return self.str(value);
+                return self.new_str(value);
             }
             let slot = key_slot(bytes);
+            if let Some(key) = self.known.get(self.py, bytes, slot) {
+                return Ok(key);
+            }
             // SAFETY: the GIL is held (`self.py`) and nothing below runs Python code.
             let cache = unsafe { &mut *KEYS.0.get() };
             let cache = cache.get_or_insert_with(|| (0..KEY_SLOTS).map(|_| None).collect());
@@ -869,7 +1034,7 @@ mod payload {
                     return Ok(hit.key.bind(self.py).clone());
                 }
             }
-            let key = self.str(value)?;
+            let key = self.new_str(value)?;
             // Hashed once here: every insert of this key reuses the hash.
             if unsafe { ffi::PyObject_Hash(key.as_ptr()) } == -1 {
                 return Err(Decline::Py);
@@ -957,11 +1122,16 @@ mod payload {
     pub fn decode<'py>(
         py: Python<'py>,
         dict_new_presized: Option<NewPresized>,
+        known: &KnownKeys,
+        heads: Heads<'_>,
         input: &[u8],
     ) -> Option<Bound<'py, PyAny>> {
         let mut builder = PyBuilder {
             py,
             dict_new_presized,
+            known,
+            heads,
+            strs: 0,
         };
         let mut stack = Vec::new();
         match read(input, &mut builder, &mut stack) {
