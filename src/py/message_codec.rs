@@ -397,8 +397,9 @@ impl Codec {
             return Ok(None);
         };
         let heads = payload::Heads {
-            module: (module_utf8, &spec.module),
-            name: (name_utf8, &spec.name),
+            // `peek_class` read `[str, str, ...`: the first two str built are these.
+            module: Some((module_utf8, &spec.module)),
+            name: Some((name_utf8, &spec.name)),
             method: &self.method,
         };
         let tup = match payload::decode(
@@ -794,8 +795,37 @@ pub fn message_codec_configure(
     Ok(true)
 }
 
+/// For the differential tests: ``(value,)`` as the codec's payload builder decodes
+/// ``data`` (the configured known keys, no head strings), or ``None`` where it
+/// declines and ormsgpack decodes the payload.
+#[pyfunction]
+pub fn message_codec_decode_payload<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyBytes>,
+) -> PyResult<Option<Bound<'py, pyo3::types::PyTuple>>> {
+    let codec = codec();
+    let empty;
+    let (known, method) = match &codec {
+        Some(c) => (&c.known_keys, c.method.clone_ref(py)),
+        None => {
+            empty = payload::KnownKeys::new(py, &[])?;
+            (&empty, PyString::new(py, "model_validate_json").unbind())
+        }
+    };
+    let heads = payload::Heads {
+        module: None,
+        name: None,
+        method: &method,
+    };
+    let presized = payload::dict_new_presized();
+    payload::decode(py, presized, known, heads, data.as_bytes())
+        .map(|v| pyo3::types::PyTuple::new(py, [v]))
+        .transpose()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MessageExtHook>()?;
+    m.add_function(wrap_pyfunction!(message_codec_decode_payload, m)?)?;
     m.add_function(wrap_pyfunction!(message_codec_configure, m)?)?;
     Ok(())
 }
@@ -937,8 +967,10 @@ mod payload {
     /// caller (module and name read from the first bytes), they are returned as
     /// these objects when the bytes are theirs.
     pub struct Heads<'a> {
-        pub module: (&'a [u8], &'a Py<PyString>),
-        pub name: (&'a [u8], &'a Py<PyString>),
+        /// Only for a payload known to start with an array whose first two items are str.
+        pub module: Option<(&'a [u8], &'a Py<PyString>)>,
+        pub name: Option<(&'a [u8], &'a Py<PyString>)>,
+        /// `"model_validate_json"` (returned for every str value of these bytes).
         pub method: &'a Py<PyString>,
     }
 
@@ -1000,8 +1032,8 @@ mod payload {
         fn str(&mut self, value: &str) -> Result<Self::Value, Decline> {
             let bytes = value.as_bytes();
             let head = match self.strs {
-                0 => Some(self.heads.module),
-                1 => Some(self.heads.name),
+                0 => self.heads.module,
+                1 => self.heads.name,
                 _ => None,
             };
             self.strs += 1;
