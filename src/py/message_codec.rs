@@ -914,14 +914,16 @@ mod payload {
     /// A fixed set of keys (linear probing over `KEY_SLOTS` slots), never changed
     /// after configuration: looked up before the cache, they are returned as these
     /// very objects.
+    /// A known key's UTF-8 bytes and its str.
+    type KnownKey = (Box<[u8]>, Py<PyAny>);
+
     pub struct KnownKeys {
-        slots: Vec<Option<(Box<[u8]>, Py<PyAny>)>>,
+        slots: Vec<Option<KnownKey>>,
     }
 
     impl KnownKeys {
         pub fn new(py: Python<'_>, keys: &[Py<PyString>]) -> PyResult<Self> {
-            let mut slots: Vec<Option<(Box<[u8]>, Py<PyAny>)>> =
-                (0..KEY_SLOTS).map(|_| None).collect();
+            let mut slots: Vec<Option<KnownKey>> = (0..KEY_SLOTS).map(|_| None).collect();
             for key in keys {
                 let key = key.bind(py);
                 let text = key.to_cow()?;
