@@ -20,6 +20,11 @@
 //!   `__pydantic_private__ = None`). Every other ext value, and any doubt, goes to
 //!   LangGraph's hook with the same arguments.
 //!
+//! The payload of such a message is read by the crate's msgpack reader
+//! (`crate::serde::decode::decode`, ormsgpack's accepted inputs and limits) with a
+//! builder of ormsgpack's objects (`payload` below); it declines on an ext value, a
+//! non-str key or malformed bytes, and ormsgpack decodes the payload as before.
+//!
 //! Nothing here runs Python code other than builtin operations on builtin objects
 //! (exact types are checked before anything is compared), `ormsgpack.unpackb` on
 //! bytes, and allocating the instance; every failure falls back to LangGraph's path.
