@@ -62,6 +62,10 @@ def message_codec_configure(
 ) -> bool:
     """Configure the message codec (``None`` turns it off); see ``fast_langgraph.patches.message_codec``."""
 
+def message_codec_decode_payload(data: bytes) -> Optional[Tuple[Any]]:
+    """For tests: ``(value,)`` as the codec's payload builder decodes ``data``, or
+    ``None`` where it declines (ormsgpack then decodes the payload)."""
+
 @final
 class MessageExtHook:
     """LangGraph's own msgpack ext hook, with verified message payloads built natively;

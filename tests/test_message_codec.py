@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import uuid
+import warnings
 from typing import Any, List
 
 import pytest
@@ -73,6 +74,9 @@ def assert_same(got: Any, expected: Any, path: str = "$") -> None:
     if isinstance(expected, m.BaseMessage):
         assert_same(got.__dict__, expected.__dict__, path + ".__dict__")
         assert got.model_fields_set == expected.model_fields_set, path
+        # Built the same way: the same iteration order (pydantic adds field by field).
+        assert type(got.model_fields_set) is type(expected.model_fields_set), path
+        assert list(got.model_fields_set) == list(expected.model_fields_set), path
         assert got.__pydantic_extra__ == expected.__pydantic_extra__, path
         assert type(got.__pydantic_extra__) is type(expected.__pydantic_extra__), path
         assert got.__pydantic_private__ == expected.__pydantic_private__, path
@@ -249,8 +253,19 @@ def test_instances_changed_after_construction(msg, change):
         msg.__dict__["content"] = msg.__dict__.pop("content")
     elif change == "delete":
         del msg.__dict__["name"]
-    typed = jsonplus.JsonPlusSerializer().dumps_typed([msg])
-    assert typed == vanilla_dumps(jsonplus.JsonPlusSerializer(), [msg])
+    # Some changes make model_dump() warn (a str field holding an int): pytest makes
+    # that warning an error, and then both sides fail alike.
+    got = outcome(lambda: jsonplus.JsonPlusSerializer().dumps_typed([msg]))
+    expected = outcome(lambda: vanilla_dumps(jsonplus.JsonPlusSerializer(), [msg]))
+    assert got == expected
+
+
+def outcome(fn: Any) -> Any:
+    """What ``fn()`` returns, or the class and text of what it raises."""
+    try:
+        return ("ok", fn())
+    except Exception as exc:
+        return ("raised", type(exc), str(exc))
 
 
 # --- which path: the hook's class lookup counts LangGraph's constructions --------
@@ -445,3 +460,149 @@ def test_outside_the_verified_range_messages_take_langgraphs_path(monkeypatch):
         fast_langgraph.unpatch("serde")
         fast_langgraph.patch(serde=True)
     assert message_codec.status().enabled
+
+
+# --- the payload builder: the codec's own decode of a message payload ------------
+#
+# A verified message's EXT_PYDANTIC_V2 payload is decoded by the crate's msgpack
+# reader with a builder making the objects ormsgpack makes; it declines (ormsgpack
+# then decodes) on ext values, non-str keys and malformed bytes. Whatever it builds
+# must equal ormsgpack's result, types and dict order included.
+
+decode_payload = fast_langgraph._rust.require_core().message_codec_decode_payload
+
+
+def message_payload(msg: Any) -> bytes:
+    """The EXT_PYDANTIC_V2 payload LangGraph writes for ``msg``."""
+    code, data = ormsgpack.unpackb(jsonplus._msgpack_enc(msg), ext_hook=lambda c, d: (c, d))
+    assert code == 5
+    return data
+
+
+def corrupt(data: bytes, how: str, at: int, byte: int) -> bytes:
+    if not data:
+        return data
+    at %= len(data)
+    if how == "truncate":
+        return data[:at]
+    if how == "flip":
+        return data[:at] + bytes([byte]) + data[at + 1 :]
+    if how == "insert":
+        return data[:at] + bytes([byte]) + data[at:]
+    if how == "delete":
+        return data[:at] + data[at + 1 :]
+    return data
+
+
+def ormsgpack_outcome(data: bytes) -> Any:
+    try:
+        return ("ok", ormsgpack.unpackb(data, option=OPT))
+    except Exception as exc:
+        return ("raised", type(exc), str(exc))
+
+
+def assert_builder_agrees(data: bytes, must_build: bool = False) -> None:
+    built = decode_payload(data)
+    expected = ormsgpack_outcome(data)
+    if built is None:
+        assert not must_build, (data, expected)
+        return
+    assert expected[0] == "ok", (data, built, expected)
+    assert_same(built[0], expected[1])
+
+
+# Values with what the builder declines (ext, non-str keys) and what it builds.
+key = st.one_of(text, st.integers(-5, 5), st.none(), st.booleans(), st.binary(max_size=3), st.tuples(st.integers(0, 3), text))
+wild_leaf = st.one_of(leaf, st.binary(max_size=4), st.builds(lambda c, d: ormsgpack.Ext(c, d), st.integers(0, 127), st.binary(max_size=4)))
+wild = st.recursive(wild_leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(key, c, max_size=3), max_leaves=10)
+
+
+@SETTINGS
+@given(message(), st.sampled_from(["none", "truncate", "flip", "insert", "delete"]), st.integers(0, 10**6), st.integers(0, 255))
+def test_payload_builder_matches_ormsgpack_on_message_payloads(msg, how, at, byte):
+    data = message_payload(msg)
+    if how == "none":
+        # A payload as LangGraph writes it (str keys, no ext inside) is always built here.
+        plain = ormsgpack.unpackb(data, ext_hook=lambda c, d: ormsgpack.Ext(c, d), option=OPT)
+        assert_builder_agrees(data, must_build=not has_ext_or_odd_key(plain))
+    else:
+        assert_builder_agrees(corrupt(data, how, at, byte))
+
+
+def has_ext_or_odd_key(value: Any) -> bool:
+    if isinstance(value, ormsgpack.Ext):
+        return True
+    if isinstance(value, dict):
+        return any(type(k) is not str or has_ext_or_odd_key(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_ext_or_odd_key(v) for v in value)
+    return False
+
+
+@SETTINGS
+@given(wild, st.sampled_from(["none", "truncate", "flip"]), st.integers(0, 10**6), st.integers(0, 255))
+def test_payload_builder_matches_ormsgpack_on_any_msgpack(value, how, at, byte):
+    data = ormsgpack.packb(value, option=OPT)
+    assert_builder_agrees(corrupt(data, how, at, byte))
+
+
+@SETTINGS
+@given(st.binary(max_size=64))
+def test_payload_builder_matches_ormsgpack_on_random_bytes(data):
+    assert_builder_agrees(data)
+
+
+def test_payload_builder_edge_cases():
+    cases = [
+        b"\x83\xa1a\x01\xa1b\x02\xa1a\x03",  # a duplicate key: the later value, in the first place
+        b"\x82\xa1b\x01\xa1a\x02",
+        b"\xca\x3f\xc0\x00\x00",  # float32
+        b"\xcf\xff\xff\xff\xff\xff\xff\xff\xff",  # u64 max
+        b"\xd3\x80\x00\x00\x00\x00\x00\x00\x00",  # i64 min
+        b"\xc4\x02ab",  # bin
+        b"\xa3\xed\xa0\x80",  # a surrogate: invalid UTF-8 for both
+        b"\x81\x01\x02",  # an int key: declined
+        b"\x81\x91\x01\x02",  # a tuple key: declined
+        b"\xd4\x05\x00",  # an ext value: declined
+        b"\x94\xa1m\xa1n\x80\xb3model_validate_json",
+    ]
+    for data in cases:
+        assert_builder_agrees(data)
+    # The deepest nesting ormsgpack accepts, and one more (refused by both).
+    deep = b"\x91" * 1022 + b"\xc0"
+    got, expected, depth = decode_payload(deep)[0], ormsgpack.unpackb(deep, option=OPT), 0
+    while type(expected) is list:  # compared level by level (== would hit the recursion limit)
+        assert type(got) is list and len(got) == len(expected) == 1
+        got, expected, depth = got[0], expected[0], depth + 1
+    assert (got, expected, depth) == (None, None, 1022)
+    too_deep = b"\x91" * 1023 + b"\xc0"
+    assert decode_payload(too_deep) is None
+    assert ormsgpack_outcome(too_deep)[0] == "raised"
+    dup = decode_payload(b"\x83\xa1a\x01\xa1b\x02\xa1a\x03")
+    assert dup == ({"a": 3, "b": 2},) and list(dup[0]) == ["a", "b"]
+    assert decode_payload(b"\x81\x01\x02") is None
+    assert decode_payload(b"\xd4\x05\x00") is None
+
+
+@SETTINGS
+@given(message(), st.sampled_from(["none", "truncate", "flip", "insert", "delete"]), st.integers(0, 10**6), st.integers(0, 255))
+def test_hook_on_corrupted_payloads_matches_langgraphs(msg, how, at, byte):
+    """The codec's hook against LangGraph's on intact and damaged payloads: the same
+    object (or None / the field dict LangGraph returns when it cannot construct)."""
+    data = corrupt(message_payload(msg), how, at, byte)
+    inner = jsonplus.JsonPlusSerializer()._unpack_ext_hook
+    hook = fast_langgraph._rust.require_core().MessageExtHook(inner)
+    with dec.observed() as seen_got:
+        got = outcome(lambda: hook(5, data))
+    with unpatched(), dec.observed() as seen_expected:
+        expected = outcome(lambda: inner(5, data))
+    assert seen_got == seen_expected
+    assert got[0] == expected[0], (got, expected)
+    if got[0] == "ok":
+        # LangGraph's model_construct() fallback can leave a field of the wrong type:
+        # its model_dump() then warns (an error under pytest), on both sides alike.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert_same(got[1], expected[1])
+    else:
+        assert got == expected

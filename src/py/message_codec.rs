@@ -20,6 +20,11 @@
 //!   `__pydantic_private__ = None`). Every other ext value, and any doubt, goes to
 //!   LangGraph's hook with the same arguments.
 //!
+//! The payload of such a message is read by the crate's msgpack reader
+//! (`crate::serde::decode::decode`, ormsgpack's accepted inputs and limits) with a
+//! builder of ormsgpack's objects (`payload` below); it declines on an ext value, a
+//! non-str key or malformed bytes, and ormsgpack decodes the payload as before.
+//!
 //! Nothing here runs Python code other than builtin operations on builtin objects
 //! (exact types are checked before anything is compared), `ormsgpack.unpackb` on
 //! bytes, and allocating the instance; every failure falls back to LangGraph's path.
@@ -33,6 +38,9 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
 
 /// Plain trees deeper than this are left to `model_dump()` (which handles any depth).
 const MAX_PLAIN_DEPTH: u32 = 64;
+
+/// Classes with more fields than this are left to LangGraph (the verified ones have 6-11).
+const MAX_FIELDS: usize = 16;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Rule {
@@ -88,6 +96,19 @@ struct ClassSpec {
     /// Whether payloads of this class are built here (encode is always on).
     decode: bool,
     rule: Rule,
+    /// Where the fields the rules read are, in `fields`.
+    at: RuleFields,
+}
+
+/// Positions in a class's fields of the ones a [`Rule`] reads (`None`: no such field).
+#[derive(Default)]
+struct RuleFields {
+    content: Option<usize>,
+    additional_kwargs: Option<usize>,
+    tool_calls: Option<usize>,
+    invalid_tool_calls: Option<usize>,
+    tool_call_chunks: Option<usize>,
+    chunk_position: Option<usize>,
 }
 
 /// The TypedDicts' keys in schema order (validation writes them in this order).
@@ -116,6 +137,12 @@ struct Codec {
     unpackb: Py<PyAny>,
     unpack_kwargs: Py<PyDict>,
     empty_args: Py<PyAny>,
+    dict_new_presized: Option<payload::NewPresized>,
+    /// The map keys payloads hold (field names, TypedDict keys) as the very str
+    /// objects the checks compare with, so that they compare by identity.
+    known_keys: payload::KnownKeys,
+    /// `"model_validate_json"`, the method LangGraph writes last in a payload.
+    method: Py<PyString>,
 }
 
 static CODEC: RwLock<Option<Arc<Codec>>> = RwLock::new(None);
@@ -291,16 +318,29 @@ impl Codec {
 
     /// Whether `dict` holds exactly `spec`'s fields, in order, each canonical.
     fn canonical(&self, spec: &ClassSpec, dict: &Bound<'_, PyDict>, mode: Mode) -> bool {
-        if dict.len() != spec.fields.len() {
+        self.canonical_values(spec, dict, mode, &mut [std::ptr::null_mut(); MAX_FIELDS])
+    }
+
+    /// [`Codec::canonical`], leaving the values (borrowed from `dict`) in `values`,
+    /// in field order.
+    fn canonical_values(
+        &self,
+        spec: &ClassSpec,
+        dict: &Bound<'_, PyDict>,
+        mode: Mode,
+        values: &mut [*mut ffi::PyObject; MAX_FIELDS],
+    ) -> bool {
+        if dict.len() != spec.fields.len() || spec.fields.len() > MAX_FIELDS {
             return false;
         }
         let mut pos: ffi::Py_ssize_t = 0;
-        for field in &spec.fields {
+        for (i, field) in spec.fields.iter().enumerate() {
             let mut key = std::ptr::null_mut();
             let mut value = std::ptr::null_mut();
             if unsafe { ffi::PyDict_Next(dict.as_ptr(), &mut pos, &mut key, &mut value) } == 0 {
                 return false;
             }
+            values[i] = value;
             // Strong references: the checks below may create temporaries.
             let py = dict.py();
             let key = unsafe { Bound::from_borrowed_ptr(py, key) };
@@ -354,17 +394,32 @@ impl Codec {
         let Some((module_utf8, name_utf8)) = peek_class(data.as_bytes()) else {
             return Ok(None);
         };
-        if !self.classes.iter().any(|s| {
+        let Some(spec) = self.classes.iter().find(|s| {
             s.decode
                 && s.module_utf8.as_bytes() == module_utf8
                 && s.name_utf8.as_bytes() == name_utf8
-        }) {
+        }) else {
             return Ok(None);
-        }
-        let tup = self
-            .unpackb
-            .bind(py)
-            .call((data,), Some(self.unpack_kwargs.bind(py)))?;
+        };
+        let heads = payload::Heads {
+            // `peek_class` read `[str, str, ...`: the first two str built are these.
+            module: Some((module_utf8, &spec.module)),
+            name: Some((name_utf8, &spec.name)),
+            method: &self.method,
+        };
+        let tup = match payload::decode(
+            py,
+            self.dict_new_presized,
+            &self.known_keys,
+            heads,
+            data.as_bytes(),
+        ) {
+            Some(tup) => tup,
+            None => self
+                .unpackb
+                .bind(py)
+                .call((data,), Some(self.unpack_kwargs.bind(py)))?,
+        };
         let Ok(tup) = tup.cast_exact::<PyList>() else {
             return Ok(None);
         };
@@ -373,17 +428,17 @@ impl Codec {
         }
         let module = tup.get_item(0)?;
         let name = tup.get_item(1)?;
-        let Some(spec) = self
-            .classes
-            .iter()
-            .find(|s| s.decode && str_eq(&module, &s.module) && str_eq(&name, &s.name))
-        else {
+        // The class the first bytes named (whoever decoded the payload).
+        if !str_eq(&module, &spec.module) || !str_eq(&name, &spec.name) {
             return Ok(None);
-        };
+        }
         let Ok(fields) = tup.get_item(2)?.cast_into_exact::<PyDict>() else {
             return Ok(None);
         };
-        if !self.canonical(spec, &fields, Mode::Decode) || !self.rule_ok(py, spec, &fields)? {
+        let mut values = [std::ptr::null_mut(); MAX_FIELDS];
+        if !self.canonical_values(spec, &fields, Mode::Decode, &mut values)
+            || !rule_ok(py, spec, &values)?
+        {
             return Ok(None);
         }
         // LangGraph's `_check_allowed`: a SAFE_MSGPACK_TYPES member is allowed in
@@ -422,8 +477,16 @@ impl Codec {
                 ),
             )?
         };
+        // As pydantic-core builds it: an empty set, the fields added in field order
+        // (the same table size and layout, so the same iteration order; the keys are
+        // exactly these fields, checked above).
         let fields_set =
-            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PySet_New(fields.as_ptr()))? };
+            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PySet_New(std::ptr::null_mut()))? };
+        for field in &spec.fields {
+            if unsafe { ffi::PySet_Add(fields_set.as_ptr(), field.name.as_ptr()) } != 0 {
+                return Err(PyErr::fetch(py));
+            }
+        }
         let set = |name: &Bound<'py, PyString>, value: &Bound<'py, PyAny>| -> PyResult<()> {
             if unsafe { ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) }
                 != 0
@@ -441,60 +504,54 @@ impl Codec {
         )?;
         Ok(Some(obj))
     }
+}
 
-    fn rule_ok(
-        &self,
-        py: Python<'_>,
-        spec: &ClassSpec,
-        fields: &Bound<'_, PyDict>,
-    ) -> PyResult<bool> {
-        match spec.rule {
-            Rule::Plain => Ok(true),
-            Rule::RemoveMessage => Ok(fields.get_item(intern!(py, "content"))?.is_some_and(|c| {
-                is_str(&c)
-                    && c.cast_exact::<PyString>()
-                        .is_ok_and(|s| s.len().is_ok_and(|n| n == 0))
-            })),
-            Rule::AiMessage | Rule::AiMessageChunk => {
-                if spec.rule == Rule::AiMessageChunk {
-                    let all_empty = ["tool_calls", "invalid_tool_calls", "tool_call_chunks"]
-                        .iter()
-                        .all(|key| {
-                            fields
-                                .get_item(key)
-                                .ok()
-                                .flatten()
-                                .and_then(|v| v.cast_into_exact::<PyList>().ok())
-                                .is_some_and(|l| l.is_empty())
-                        });
-                    let no_position = fields
-                        .get_item(intern!(py, "chunk_position"))?
-                        .is_some_and(|p| p.is_none());
-                    if !all_empty || !no_position {
-                        return Ok(false);
-                    }
-                }
-                let empty = |key: &Bound<'_, PyString>| -> PyResult<bool> {
-                    Ok(fields
-                        .get_item(key)?
-                        .and_then(|v| v.cast_into_exact::<PyList>().ok())
-                        .is_some_and(|l| l.is_empty()))
-                };
-                if !empty(intern!(py, "tool_calls"))? || !empty(intern!(py, "invalid_tool_calls"))?
-                {
-                    return Ok(true);
-                }
-                let Some(kwargs) = fields.get_item(intern!(py, "additional_kwargs"))? else {
+/// Whether validation leaves a canonical field dict (its `values`, in field order)
+/// unchanged: what the class's validators and `__init__` would do besides.
+fn rule_ok(
+    py: Python<'_>,
+    spec: &ClassSpec,
+    values: &[*mut ffi::PyObject; MAX_FIELDS],
+) -> PyResult<bool> {
+    let at = |i: Option<usize>| -> Option<Bound<'_, PyAny>> {
+        let ptr = *values.get(i?)?;
+        (!ptr.is_null()).then(|| unsafe { Bound::from_borrowed_ptr(py, ptr) })
+    };
+    let empty_list = |i: Option<usize>| -> bool {
+        at(i)
+            .and_then(|v| v.cast_into_exact::<PyList>().ok())
+            .is_some_and(|l| l.is_empty())
+    };
+    let f = &spec.at;
+    match spec.rule {
+        Rule::Plain => Ok(true),
+        Rule::RemoveMessage => Ok(at(f.content).is_some_and(|c| {
+            c.cast_exact::<PyString>()
+                .is_ok_and(|s| s.len().is_ok_and(|n| n == 0))
+        })),
+        Rule::AiMessage | Rule::AiMessageChunk => {
+            if spec.rule == Rule::AiMessageChunk {
+                let all_empty = empty_list(f.tool_calls)
+                    && empty_list(f.invalid_tool_calls)
+                    && empty_list(f.tool_call_chunks);
+                let no_position = at(f.chunk_position).is_some_and(|p| p.is_none());
+                if !all_empty || !no_position {
                     return Ok(false);
-                };
-                let Ok(kwargs) = kwargs.cast_into_exact::<PyDict>() else {
-                    return Ok(false);
-                };
-                // Builtin values only (decoded from msgpack): truth runs no Python code.
-                match kwargs.get_item(intern!(py, "tool_calls"))? {
-                    None => Ok(true),
-                    Some(v) => Ok(!v.is_truthy()?),
                 }
+            }
+            if !empty_list(f.tool_calls) || !empty_list(f.invalid_tool_calls) {
+                return Ok(true);
+            }
+            let Some(kwargs) = at(f.additional_kwargs) else {
+                return Ok(false);
+            };
+            let Ok(kwargs) = kwargs.cast_into_exact::<PyDict>() else {
+                return Ok(false);
+            };
+            // Builtin values only (decoded from msgpack): truth runs no Python code.
+            match kwargs.get_item(intern!(py, "tool_calls"))? {
+                None => Ok(true),
+                Some(v) => Ok(!v.is_truthy()?),
             }
         }
     }
@@ -655,6 +712,8 @@ pub fn message_codec_configure(
                 kind: parse_kind(&kind, &arg)?,
             });
         }
+        let names: Vec<String> = parsed.iter().map(|f| f.name.bind(py).to_string()).collect();
+        let position = |name: &str| names.iter().position(|n| n == name);
         let module_utf8: String = cls.getattr("__module__")?.extract()?;
         let name_utf8: String = cls.getattr("__name__")?.extract()?;
         specs.push(ClassSpec {
@@ -668,9 +727,17 @@ pub fn message_codec_configure(
                 .getattr("__name__")?
                 .cast_into_exact::<PyString>()?
                 .unbind(),
+            at: RuleFields {
+                content: position("content"),
+                additional_kwargs: position("additional_kwargs"),
+                tool_calls: position("tool_calls"),
+                invalid_tool_calls: position("invalid_tool_calls"),
+                tool_call_chunks: position("tool_call_chunks"),
+                chunk_position: position("chunk_position"),
+            },
             cls: cls.unbind(),
+            decode: decode && parsed.len() <= MAX_FIELDS,
             fields: parsed,
-            decode,
             rule,
         });
     }
@@ -680,19 +747,37 @@ pub fn message_codec_configure(
             None => Err(pyo3::exceptions::PyKeyError::new_err(name.to_owned())),
         }
     };
+    let typed = TypedKeys {
+        tool_call: key("ToolCall")?,
+        invalid_tool_call: key("InvalidToolCall")?,
+        tool_call_chunk: key("ToolCallChunk")?,
+        usage: key("UsageMetadata")?,
+        input_details: key("InputTokenDetails")?,
+        output_details: key("OutputTokenDetails")?,
+    };
+    let known: Vec<Py<PyString>> = specs
+        .iter()
+        .flat_map(|s| s.fields.iter().map(|f| f.name.clone_ref(py)))
+        .chain(
+            [
+                &typed.tool_call,
+                &typed.invalid_tool_call,
+                &typed.tool_call_chunk,
+                &typed.usage,
+                &typed.input_details,
+                &typed.output_details,
+            ]
+            .into_iter()
+            .flatten()
+            .map(|k| k.clone_ref(py)),
+        )
+        .collect();
     let ormsgpack = py.import("ormsgpack")?;
     let unpack_kwargs = PyDict::new(py);
     unpack_kwargs.set_item("option", ormsgpack.getattr("OPT_NON_STR_KEYS")?)?;
     let codec = Codec {
         classes: specs,
-        keys: TypedKeys {
-            tool_call: key("ToolCall")?,
-            invalid_tool_call: key("InvalidToolCall")?,
-            tool_call_chunk: key("ToolCallChunk")?,
-            usage: key("UsageMetadata")?,
-            input_details: key("InputTokenDetails")?,
-            output_details: key("OutputTokenDetails")?,
-        },
+        keys: typed,
         tool_call_type: PyString::new(py, "tool_call").unbind(),
         invalid_tool_call_type: PyString::new(py, "invalid_tool_call").unbind(),
         tool_call_chunk_type: PyString::new(py, "tool_call_chunk").unbind(),
@@ -707,13 +792,396 @@ pub fn message_codec_configure(
         unpackb: ormsgpack.getattr("unpackb")?.unbind(),
         unpack_kwargs: unpack_kwargs.unbind(),
         empty_args: pyo3::types::PyTuple::empty(py).into_any().unbind(),
+        dict_new_presized: payload::dict_new_presized(),
+        known_keys: payload::KnownKeys::new(py, &known)?,
+        method: PyString::new(py, "model_validate_json").unbind(),
     };
     *CODEC.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(codec));
     Ok(true)
 }
 
+/// For the differential tests: ``(value,)`` as the codec's payload builder decodes
+/// ``data`` (the configured known keys, no head strings), or ``None`` where it
+/// declines and ormsgpack decodes the payload.
+#[pyfunction]
+pub fn message_codec_decode_payload<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyBytes>,
+) -> PyResult<Option<Bound<'py, pyo3::types::PyTuple>>> {
+    let codec = codec();
+    let empty;
+    let (known, method) = match &codec {
+        Some(c) => (&c.known_keys, c.method.clone_ref(py)),
+        None => {
+            empty = payload::KnownKeys::new(py, &[])?;
+            (&empty, PyString::new(py, "model_validate_json").unbind())
+        }
+    };
+    let heads = payload::Heads {
+        module: None,
+        name: None,
+        method: &method,
+    };
+    let presized = payload::dict_new_presized();
+    payload::decode(py, presized, known, heads, data.as_bytes())
+        .map(|v| pyo3::types::PyTuple::new(py, [v]))
+        .transpose()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MessageExtHook>()?;
+    m.add_function(wrap_pyfunction!(message_codec_decode_payload, m)?)?;
     m.add_function(wrap_pyfunction!(message_codec_configure, m)?)?;
     Ok(())
+}
+
+/// `ormsgpack.unpackb(payload, option=OPT_NON_STR_KEYS)` for the payloads of
+/// verified messages, without the call through Python: the same reader as
+/// ormsgpack (`crate::serde::decode::decode`) and a builder making the objects
+/// ormsgpack makes (exact `str`/`int`/`float`/`bool`/`None`/`bytes`/`list`/`dict`,
+/// dicts in input order, a later duplicate key replacing the value in place).
+/// It declines (`None`, and the caller asks ormsgpack) on anything else: an ext
+/// value, a map key that is not a str, malformed input, or a failed allocation.
+mod payload {
+    use pyo3::ffi;
+    use pyo3::prelude::*;
+    use pyo3::types::PyString;
+
+    use crate::serde::decode::{decode as read, Builder};
+
+    /// `_PyDict_NewPresized(n)`, as ormsgpack sizes its dicts; looked up at run
+    /// time (not in the stable ABI), `PyDict_New` where absent.
+    pub type NewPresized = unsafe extern "C" fn(ffi::Py_ssize_t) -> *mut ffi::PyObject;
+
+    pub fn dict_new_presized() -> Option<NewPresized> {
+        #[cfg(unix)]
+        {
+            let symbol =
+                unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"_PyDict_NewPresized".as_ptr()) };
+            // SAFETY: `PyObject *_PyDict_NewPresized(Py_ssize_t minused)` in CPython 3.9-3.14.
+            (!symbol.is_null()).then(|| unsafe {
+                std::mem::transmute::<*mut std::ffi::c_void, NewPresized>(symbol)
+            })
+        }
+        #[cfg(not(unix))]
+        None
+    }
+
+    /// Why the builder declined.
+    pub enum Decline {
+        /// Something ormsgpack builds differently or hands to a hook (ext, non-str key).
+        Unsupported,
+        /// A C-API call failed; its exception is set (cleared by `decode`).
+        Py,
+    }
+
+    impl std::fmt::Display for Decline {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("declined")
+        }
+    }
+
+    /// Map keys of up to this many bytes come from a small cache (as ormsgpack's
+    /// key cache): payloads repeat the same few keys, and a cached str keeps its hash.
+    const KEY_MAX_LEN: usize = 32;
+    const KEY_SLOTS: usize = 256;
+
+    struct KeySlot {
+        len: usize,
+        bytes: [u8; KEY_MAX_LEN],
+        key: Py<PyAny>,
+    }
+
+    /// Touched only by `key_str`, with the GIL held (abi3 builds never run
+    /// free-threaded) and without running Python code (creating, hashing and
+    /// freeing an exact str run none): no lock needed, no access can overlap.
+    struct KeyCache(std::cell::UnsafeCell<Option<Vec<Option<KeySlot>>>>);
+    // SAFETY: see above.
+    unsafe impl Sync for KeyCache {}
+    static KEYS: KeyCache = KeyCache(std::cell::UnsafeCell::new(None));
+
+    fn key_slot(bytes: &[u8]) -> usize {
+        let mut h: u64 = bytes.len() as u64;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        let mut tail = 0u64;
+        for (i, &b) in chunks.remainder().iter().enumerate() {
+            tail |= (b as u64) << (8 * i);
+        }
+        h = (h.rotate_left(5) ^ tail).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        ((h >> 32) as usize) % KEY_SLOTS
+    }
+
+    /// A fixed set of keys (linear probing over `KEY_SLOTS` slots), never changed
+    /// after configuration: looked up before the cache, they are returned as these
+    /// very objects.
+    /// A known key's UTF-8 bytes and its str.
+    type KnownKey = (Box<[u8]>, Py<PyAny>);
+
+    pub struct KnownKeys {
+        slots: Vec<Option<KnownKey>>,
+    }
+
+    impl KnownKeys {
+        pub fn new(py: Python<'_>, keys: &[Py<PyString>]) -> PyResult<Self> {
+            let mut slots: Vec<Option<KnownKey>> = (0..KEY_SLOTS).map(|_| None).collect();
+            for key in keys {
+                let key = key.bind(py);
+                let text = key.to_cow()?;
+                let bytes = text.as_bytes();
+                if bytes.len() > KEY_MAX_LEN {
+                    continue;
+                }
+                // The str's hash computed once, here.
+                key.hash()?;
+                let mut slot = key_slot(bytes);
+                for _ in 0..KEY_SLOTS {
+                    match &slots[slot] {
+                        Some((b, _)) if &b[..] == bytes => break,
+                        Some(_) => slot = (slot + 1) % KEY_SLOTS,
+                        None => {
+                            slots[slot] = Some((bytes.into(), key.clone().into_any().unbind()));
+                            break;
+                        }
+                    }
+                }
+            }
+            Ok(Self { slots })
+        }
+
+        #[inline]
+        fn get<'py>(
+            &self,
+            py: Python<'py>,
+            bytes: &[u8],
+            mut slot: usize,
+        ) -> Option<Bound<'py, PyAny>> {
+            loop {
+                match &self.slots[slot] {
+                    Some((b, key)) if &b[..] == bytes => return Some(key.bind(py).clone()),
+                    Some(_) => slot = (slot + 1) % KEY_SLOTS,
+                    None => return None,
+                }
+            }
+        }
+    }
+
+    /// The payload's head strings: `[module, name, fields, method]`. Known by the
+    /// caller (module and name read from the first bytes), they are returned as
+    /// these objects when the bytes are theirs.
+    pub struct Heads<'a> {
+        /// Only for a payload known to start with an array whose first two items are str.
+        pub module: Option<(&'a [u8], &'a Py<PyString>)>,
+        pub name: Option<(&'a [u8], &'a Py<PyString>)>,
+        /// `"model_validate_json"` (returned for every str value of these bytes).
+        pub method: &'a Py<PyString>,
+    }
+
+    struct PyBuilder<'a, 'py> {
+        py: Python<'py>,
+        dict_new_presized: Option<NewPresized>,
+        known: &'a KnownKeys,
+        heads: Heads<'a>,
+        /// How many str values were built (the first two are the module and name).
+        strs: usize,
+    }
+
+    #[inline]
+    fn owned<'py>(py: Python<'py>, ptr: *mut ffi::PyObject) -> Result<Bound<'py, PyAny>, Decline> {
+        if ptr.is_null() {
+            return Err(Decline::Py);
+        }
+        Ok(unsafe { Bound::from_owned_ptr(py, ptr) })
+    }
+
+    impl<'py> PyBuilder<'_, 'py> {
+        fn new_str(&mut self, value: &str) -> Result<Bound<'py, PyAny>, Decline> {
+            owned(self.py, unsafe {
+                ffi::PyUnicode_FromStringAndSize(
+                    value.as_ptr().cast(),
+                    value.len() as ffi::Py_ssize_t,
+                )
+            })
+        }
+    }
+
+    impl<'py> Builder for PyBuilder<'_, 'py> {
+        type Value = Bound<'py, PyAny>;
+        type Map = Bound<'py, PyAny>;
+        type Error = Decline;
+
+        fn nil(&mut self) -> Result<Self::Value, Decline> {
+            Ok(self.py.None().into_bound(self.py))
+        }
+
+        fn boolean(&mut self, value: bool) -> Result<Self::Value, Decline> {
+            Ok(pyo3::types::PyBool::new(self.py, value)
+                .to_owned()
+                .into_any())
+        }
+
+        fn int(&mut self, value: i64) -> Result<Self::Value, Decline> {
+            owned(self.py, unsafe { ffi::PyLong_FromLongLong(value) })
+        }
+
+        fn uint(&mut self, value: u64) -> Result<Self::Value, Decline> {
+            owned(self.py, unsafe { ffi::PyLong_FromUnsignedLongLong(value) })
+        }
+
+        fn float(&mut self, value: f64) -> Result<Self::Value, Decline> {
+            owned(self.py, unsafe { ffi::PyFloat_FromDouble(value) })
+        }
+
+        fn str(&mut self, value: &str) -> Result<Self::Value, Decline> {
+            let bytes = value.as_bytes();
+            let head = match self.strs {
+                0 => self.heads.module,
+                1 => self.heads.name,
+                _ => None,
+            };
+            self.strs += 1;
+            if let Some((head, obj)) = head {
+                if head == bytes {
+                    return Ok(obj.bind(self.py).clone().into_any());
+                }
+            }
+            let method = self.heads.method.bind(self.py);
+            if bytes == b"model_validate_json" {
+                return Ok(method.clone().into_any());
+            }
+            self.new_str(value)
+        }
+
+        fn key_str(&mut self, value: &str) -> Result<Self::Value, Decline> {
+            let bytes = value.as_bytes();
+            if bytes.len() > KEY_MAX_LEN {
+                return self.new_str(value);
+            }
+            let slot = key_slot(bytes);
+            if let Some(key) = self.known.get(self.py, bytes, slot) {
+                return Ok(key);
+            }
+            // SAFETY: the GIL is held (`self.py`) and nothing below runs Python code.
+            let cache = unsafe { &mut *KEYS.0.get() };
+            let cache = cache.get_or_insert_with(|| (0..KEY_SLOTS).map(|_| None).collect());
+            if let Some(hit) = &cache[slot] {
+                if hit.len == bytes.len() && &hit.bytes[..hit.len] == bytes {
+                    return Ok(hit.key.bind(self.py).clone());
+                }
+            }
+            let key = self.new_str(value)?;
+            // Hashed once here: every insert of this key reuses the hash.
+            if unsafe { ffi::PyObject_Hash(key.as_ptr()) } == -1 {
+                return Err(Decline::Py);
+            }
+            let mut inline = [0u8; KEY_MAX_LEN];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            // A replaced str is freed here: no Python code runs for an exact str.
+            cache[slot] = Some(KeySlot {
+                len: bytes.len(),
+                bytes: inline,
+                key: key.clone().unbind(),
+            });
+            Ok(key)
+        }
+
+        fn bin(&mut self, value: &[u8]) -> Result<Self::Value, Decline> {
+            owned(self.py, unsafe {
+                ffi::PyBytes_FromStringAndSize(
+                    value.as_ptr().cast(),
+                    value.len() as ffi::Py_ssize_t,
+                )
+            })
+        }
+
+        fn array(
+            &mut self,
+            items: std::vec::Drain<'_, Self::Value>,
+        ) -> Result<Self::Value, Decline> {
+            let list = owned(self.py, unsafe {
+                ffi::PyList_New(items.len() as ffi::Py_ssize_t)
+            })?;
+            for (i, item) in items.enumerate() {
+                // Steals the reference; the list is complete before anything else runs.
+                unsafe {
+                    ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr())
+                };
+            }
+            Ok(list)
+        }
+
+        /// Only map keys are tuples: declined with every non-str key.
+        fn tuple(
+            &mut self,
+            _items: std::vec::Drain<'_, Self::Value>,
+        ) -> Result<Self::Value, Decline> {
+            Err(Decline::Unsupported)
+        }
+
+        fn map(&mut self, capacity: usize) -> Result<Self::Map, Decline> {
+            // `capacity` is bounded by the bytes left in the input (see the reader).
+            match self.dict_new_presized {
+                Some(presized) => owned(self.py, unsafe { presized(capacity as ffi::Py_ssize_t) }),
+                None => owned(self.py, unsafe { ffi::PyDict_New() }),
+            }
+        }
+
+        fn map_insert(
+            &mut self,
+            map: &mut Self::Map,
+            key: Self::Value,
+            value: Self::Value,
+        ) -> Result<(), Decline> {
+            // Exact str keys only: hashing and comparing them runs no Python code.
+            if key.get_type_ptr() != &raw mut ffi::PyUnicode_Type {
+                return Err(Decline::Unsupported);
+            }
+            if unsafe { ffi::PyDict_SetItem(map.as_ptr(), key.as_ptr(), value.as_ptr()) } != 0 {
+                return Err(Decline::Py);
+            }
+            Ok(())
+        }
+
+        fn map_end(&mut self, map: Self::Map) -> Result<Self::Value, Decline> {
+            Ok(map)
+        }
+
+        /// ormsgpack would hand it to an ext hook (none is given for a payload: it
+        /// fails there, and LangGraph's hook decides).
+        fn ext(&mut self, _tag: i8, _payload: &[u8]) -> Result<Self::Value, Decline> {
+            Err(Decline::Unsupported)
+        }
+    }
+
+    /// The payload's value as ormsgpack builds it, or `None` (no exception set).
+    pub fn decode<'py>(
+        py: Python<'py>,
+        dict_new_presized: Option<NewPresized>,
+        known: &KnownKeys,
+        heads: Heads<'_>,
+        input: &[u8],
+    ) -> Option<Bound<'py, PyAny>> {
+        let mut builder = PyBuilder {
+            py,
+            dict_new_presized,
+            known,
+            heads,
+            strs: 0,
+        };
+        let mut stack = Vec::new();
+        match read(input, &mut builder, &mut stack) {
+            Ok(value) => Some(value),
+            Err(err) => {
+                if matches!(err, crate::serde::decode::DecodeError::Build(Decline::Py)) {
+                    // A failed allocation: ormsgpack gets its chance (and its error).
+                    drop(PyErr::take(py));
+                }
+                None
+            }
+        }
+    }
 }
