@@ -3,15 +3,15 @@
 //!
 //! What every build runs: [`scan_prefix`], the skip-scan `crate::py::serde::decode`
 //! routes each large input with (to ormsgpack as it is, or with the GC paused).
-//! The full reader (`reader`: `decode` through a `Builder`) only exists with the
-//! `native-decoder` Cargo feature: it matches ormsgpack value for value, but
-//! ormsgpack builds Python objects faster, so nothing uses it by default; the
-//! benchmarks and the tests of that path build with the feature.
+//! The full reader (`reader`: `decode` through a `Builder`) matches ormsgpack value
+//! for value. The message codec (`crate::py::message_codec`) reads verified message
+//! payloads with it; decoding whole checkpoints with it (`crate::py::serde::decode::native`)
+//! is behind the `native-decoder` Cargo feature, since ormsgpack builds those faster.
 
-#[cfg(feature = "native-decoder")]
 mod reader;
 #[cfg(feature = "native-decoder")]
-pub use reader::{decode, Builder, DecodeError, RECURSION_LIMIT};
+pub use reader::RECURSION_LIMIT;
+pub use reader::{decode, Builder, DecodeError};
 
 /// A msgpack type byte, named as ormsgpack (rmp's `Marker`) names it in errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
