@@ -37,6 +37,27 @@ def _langgraph_at_least(bound):
 #: Node caching (``compile(cache=...)``, ``CachePolicy(ttl=...)``) arrived in LangGraph 0.4.
 needs_node_cache = pytest.mark.skipif(not _langgraph_at_least("0.4"), reason="node caching needs LangGraph >= 0.4")
 
+def patch_out_of_range(name):
+    """Why the registry's patch ``name`` cannot apply to the installed packages, or None."""
+    import fast_langgraph
+
+    state = {p["name"]: p for p in fast_langgraph.patch_status()}[name]
+    if state["in_range"]:
+        return None
+    return "%s patch supports %s %s; %s is installed" % (
+        name,
+        state["distribution"],
+        state["supported"],
+        state["installed"] or "none",
+    )
+
+
+def needs_patch(name):
+    """Skip marker for tests of what the patch ``name`` does (they mean nothing where it is out of range)."""
+    reason = patch_out_of_range(name)
+    return pytest.mark.skipif(reason is not None, reason=reason or "")
+
+
 #: ``langgraph.pregel._executor`` (LangGraph >= 0.6) or ``langgraph.pregel.executor`` (0.2-0.5).
 EXECUTOR_MODULE = _executor_module_name()
 

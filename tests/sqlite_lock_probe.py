@@ -5,7 +5,9 @@ process, and closing any descriptor of the file drops all of them, so a copy tha
 not know about the other's locks silently releases them. Here Python's ``sqlite3``
 holds the write lock of a database in rollback-journal mode while ``RustSqliteSaver``
 opens, reads and closes the same file in the same process; another process must then
-still find the database locked. Exit status 0 and ``lock held`` on success.
+still find the database locked (with a langgraph-checkpoint outside the saver's range,
+the Rust store under it, which opens SQLite the same way). Exit status 0 and ``lock held``
+on success.
 
 Run by tests/test_sqlite_saver.py (the tree under test) and tests/test_install.py
 (a wheel installed into a fresh virtualenv), with the interpreter to check.
@@ -25,17 +27,44 @@ def other_process_can_write(path):
     return proc.returncode == 0
 
 
-def main(path):
-    from fast_langgraph import RustSqliteSaver
+class _Store:
+    """The Rust store under RustSqliteSaver, for a langgraph-checkpoint outside the saver's
+    range (LangGraph < 1.0): the same SQLite connection code, without the LangGraph-level API."""
 
-    with RustSqliteSaver.from_conn_string(path, journal_mode="DELETE"):
-        pass  # the schema, in rollback-journal mode (file locks, no shared memory)
+    def __init__(self, path, journal_mode, busy_timeout=5.0):
+        from fast_langgraph.sqlite_saver import SqliteCheckpointStore
+
+        self._store = SqliteCheckpointStore(path, journal_mode=journal_mode, synchronous="FULL", busy_timeout=busy_timeout)
+
+    def get_tuple(self, config):
+        return self._store.get(config["configurable"]["thread_id"], config["configurable"]["checkpoint_ns"], None)
+
+    def list(self, config):
+        return self._store.list_keys()
+
+    def close(self):
+        self._store.close()
+
+
+def open_saver(path, **options):
+    from fast_langgraph import RustSqliteSaver
+    from fast_langgraph.sqlite_saver import check_supported_checkpoint_version
+
+    try:
+        check_supported_checkpoint_version()
+    except RuntimeError:
+        return _Store(path, **options)
+    return RustSqliteSaver(path, **options)
+
+
+def main(path):
+    open_saver(path, journal_mode="DELETE").close()  # the schema, in rollback-journal mode (file locks, no shared memory)
     holder = sqlite3.connect(path, isolation_level=None)
     assert other_process_can_write(path), "the probe cannot see a free database"
     holder.execute("BEGIN IMMEDIATE")
     try:
         assert not other_process_can_write(path), "the probe cannot see a held lock"
-        saver = RustSqliteSaver(path, journal_mode="DELETE", busy_timeout=0)
+        saver = open_saver(path, journal_mode="DELETE", busy_timeout=0)
         config = {"configurable": {"thread_id": "probe", "checkpoint_ns": ""}}
         assert saver.get_tuple(config) is None
         assert list(saver.list(None)) == []

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from conftest import patch_out_of_range
+
 
 def test_suite_quick_subset(py):
     proc = py(
@@ -191,7 +193,9 @@ def test_serde_parts_runs_and_checks_equal(py):
 def test_serde_corrupt_runs_and_checks_errors_equal(py):
     proc = py("import sys; from fast_langgraph.bench.serde import main; sys.exit(main(['--corrupt', '--rounds', '2', '--decodes', '1', '--json']))", timeout=300)
     result = json.loads(proc.stdout)
-    assert result["serde"] == ["applied", "unpatched side: disabled"]
+    # Out of the serde patch's range both sides decode with LangGraph's own code: there this
+    # checks only that the benchmark runs and reports the patch as skipped.
+    assert result["serde"] == ["skipped" if patch_out_of_range("serde") else "applied", "unpatched side: disabled"]
     assert len(result["rows"]) == 14 and all(r["equal"] for r in result["rows"])
 
 

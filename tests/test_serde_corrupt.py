@@ -75,17 +75,22 @@ def test_failing_decodes_leak_nothing(hook):
 
     blobs = [BLOBS[n] for n in ("plain cut 95%", "mixed 0xc1 at 50%", "messages cut 95%", "reserved early", "deep arrays")]
 
-    def run():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for blob in blobs:
-                assert _outcome(_core.msgpack_unpackb, blob, hook)[0] == "raised"
+    def growth(fn):
+        def run():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for blob in blobs:
+                    assert _outcome(fn, blob, hook)[0] == "raised"
 
-    run()
-    gc.collect()
-    before = sys.getallocatedblocks()
-    for _ in range(5):
         run()
-    gc.collect()
+        gc.collect()
+        before = sys.getallocatedblocks()
+        for _ in range(5):
+            run()
+        gc.collect()
+        return sys.getallocatedblocks() - before
+
+    # ormsgpack < 1.12 (LangGraph 0.2-0.4's lines) itself keeps the partial object tree of
+    # a failing decode (~60,000 blocks per round here): count only what ours adds to that.
     # A partial object tree left behind would be thousands of blocks per decode.
-    assert sys.getallocatedblocks() - before < 500
+    assert growth(_core.msgpack_unpackb) - max(0, growth(ormsgpack.unpackb)) < 500

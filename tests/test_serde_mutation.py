@@ -13,10 +13,13 @@ import tempfile
 
 import pytest
 
-from conftest import clean_env
+from conftest import clean_env, needs_patch
 
 pytest.importorskip("langgraph.checkpoint.serde.jsonplus")
 pytest.importorskip("pydantic")
+
+#: The tests of the patched side; the unpatched side's test runs on every line.
+patched_serde = needs_patch("serde")
 
 SCRIPT = r"""
 import json, sys
@@ -84,6 +87,7 @@ def _run(case, patched, pickle_fallback=False):
     return result
 
 
+@patched_serde
 @pytest.mark.parametrize(
     "case, message",
     [
@@ -98,6 +102,7 @@ def test_a_hook_that_resizes_the_container_raises_patched(case, message):
     assert result["is_type_error"]  # ormsgpack.MsgpackEncodeError, as LangGraph catches
 
 
+@patched_serde
 def test_a_list_that_grows_keeps_its_items_as_unpatched():
     # Items appended meanwhile are not written, by either side: the same readable bytes.
     patched, unpatched = _run("list-grow", patched=True), _run("list-grow", patched=False)
@@ -116,6 +121,7 @@ def test_unpatched_writes_no_faithful_checkpoint(case):
     assert not faithful, result
 
 
+@patched_serde
 def test_pickle_fallback_stores_the_container_as_the_hook_left_it():
     result = _run("dict-clear", patched=True, pickle_fallback=True)
     assert result == {"serde": "applied", "dumps": "pickle", "loads": "dict of 0"}, result

@@ -13,6 +13,14 @@ import pytest
 from conftest import clean_env
 
 pytest.importorskip("langgraph.checkpoint.base")
+
+from fast_langgraph.sqlite_saver import check_supported_checkpoint_version  # noqa: E402
+
+try:
+    check_supported_checkpoint_version()
+except RuntimeError as exc:  # RustSqliteSaver's langgraph-checkpoint range, as in test_sqlite_saver
+    pytest.skip(str(exc), allow_module_level=True)
+
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 
 COMMON = r"""

@@ -2,8 +2,9 @@
 
 The doctor (exit 0), a checkpointed graph on ``RustSqliteSaver`` whose state survives a
 reopen, and the lock probe (Python's ``sqlite3`` and the saver share one SQLite: see
-``sqlite_lock_probe.py``). On Windows, where the saver is not available, it checks the
-saver's error instead. Run by tests/test_install.py and .github/workflows/release.yml
+``sqlite_lock_probe.py``). On Windows, where the saver is not available, and with a
+langgraph-checkpoint outside the saver's range (LangGraph < 1.0), it checks the saver's
+error instead of the graph. Run by tests/test_install.py and .github/workflows/release.yml
 with the interpreter of the environment the wheel was installed into; prints
 ``smoke test passed``.
 """
@@ -50,6 +51,16 @@ def checkpointed_graph(path):
         assert state == expected[0]
 
 
+def saver_in_range():
+    from fast_langgraph.sqlite_saver import check_supported_checkpoint_version
+
+    try:
+        check_supported_checkpoint_version()
+    except RuntimeError:
+        return False
+    return True
+
+
 def main(workdir):
     import fast_langgraph
 
@@ -69,8 +80,18 @@ def main(workdir):
             assert "not available on this platform" in str(exc), exc
         else:
             raise AssertionError("RustSqliteSaver opened on Windows: update this test and docs/install.md")
+    elif not saver_in_range():
+        from fast_langgraph import RustSqliteSaver
+
+        try:
+            RustSqliteSaver(os.path.join(workdir, "state.db"))
+        except RuntimeError as exc:
+            assert "RustSqliteSaver supports langgraph-checkpoint" in str(exc), exc
+        else:
+            raise AssertionError("RustSqliteSaver opened on a langgraph-checkpoint outside its range")
     else:
         checkpointed_graph(os.path.join(workdir, "state.db"))
+    if sys.platform != "win32":
         probe = subprocess.run(
             [sys.executable, os.path.join(HERE, "sqlite_lock_probe.py"), os.path.join(workdir, "lock.db")],
             capture_output=True, text=True, cwd=workdir,

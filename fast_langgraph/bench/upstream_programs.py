@@ -84,8 +84,13 @@ def digest(chunks, ordered):
         texts.sort()
     return {"chunks": len(chunks), "sha256": hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]}
 
+def stream_kwargs(graph):
+    # durability= arrived in LangGraph 0.6; older lines write every step (the result is the same).
+    import inspect
+    return {"durability": "exit"} if "durability" in inspect.signature(graph.stream).parameters else {}
+
 async def acollect(graph, inp, config):
-    return [c async for c in graph.astream(inp, config, durability="exit")]
+    return [c async for c in graph.astream(inp, config, **stream_kwargs(graph))]
 
 out = []
 for task, (name, is_async, func, args) in enumerate(cases):
@@ -99,7 +104,7 @@ for task, (name, is_async, func, args) in enumerate(cases):
             if is_async:
                 chunks = asyncio.run(acollect(graph, inp, config))
             else:
-                chunks = list(graph.stream(inp, config, durability="exit"))
+                chunks = list(graph.stream(inp, config, **stream_kwargs(graph)))
         row["result"] = digest(chunks, ordered=is_async)
     out.append(row)
 print(json.dumps(out))
