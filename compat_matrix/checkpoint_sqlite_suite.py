@@ -54,12 +54,14 @@ RUNS = ("vanilla", "swapped")
 #: The only tests allowed to differ: node id -> (vanilla outcome, swapped outcome, why).
 EXPECTED_DIFFERENCES: Dict[str, Tuple[str, str, str]] = {
     "tests/test_sqlite.py::TestSqliteSaver::test_informative_async_errors": (
-        "passed", "failed",
+        "passed",
+        "failed",
         "expects SqliteSaver's async methods to raise NotImplementedError; RustSqliteSaver implements "
         "them (a documented difference: both classes have the sync and the async API)",
     ),
     "tests/test_delta_parent_walk.py::test_walk_step_looks_up_the_parent_by_primary_key": (
-        "passed", "failed",
+        "passed",
+        "failed",
         "checks the query plan of SqliteSaver's own SQL (DELTA_STAGE1_SQL) through `saver.conn` on a "
         "':memory:' database: RustSqliteSaver runs no such statement (it looks each ancestor up by "
         "primary key in Rust) and has no connection to hand out",
@@ -83,8 +85,9 @@ def run_env(run: str) -> Dict[str, str]:
     return env
 
 
-def classify(van: Dict[str, Dict[str, Any]], swp: Dict[str, Dict[str, Any]],
-             complete: bool = True) -> Dict[str, List[str]]:
+def classify(
+    van: Dict[str, Dict[str, Any]], swp: Dict[str, Dict[str, Any]], complete: bool = True
+) -> Dict[str, List[str]]:
     """Sort node ids by how their two outcomes compare. COMPLETE: every test ran (no pytest
     selection), so a listed test that ran in neither run is stale too."""
     out: Dict[str, List[str]] = {"expected": [], "unexpected": [], "stale": [], "both_fail": []}
@@ -107,15 +110,29 @@ def parse_args(argv: Optional[Sequence[str]]) -> Tuple[argparse.Namespace, List[
     p = argparse.ArgumentParser(
         prog="checkpoint_sqlite_suite.py",
         description="Run langgraph-checkpoint-sqlite's checkpointer tests with its savers and with "
-                    "RustSqliteSaver in their place; compare per test.",
+        "RustSqliteSaver in their place; compare per test.",
         epilog="Arguments after `--` go to pytest. Exit: 0 as expected, 1 unexpected differences, 2 setup error.",
     )
-    p.add_argument("--workdir", type=Path, default=suite.REPO_ROOT / ".cache" / "upstream",
-                   help="download/extract/run directory, shared with upstream_suite.py (default <repo>/.cache/upstream)")
-    p.add_argument("--install-test-deps", action="store_true",
-                   help="pip-install the suite's test dependencies first (protected versions pinned)")
-    p.add_argument("--constraint", "-c", type=Path, action="append", default=[], metavar="FILE",
-                   help="with --install-test-deps: also install under this pip constraints file (repeatable)")
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=suite.REPO_ROOT / ".cache" / "upstream",
+        help="download/extract/run directory, shared with upstream_suite.py (default <repo>/.cache/upstream)",
+    )
+    p.add_argument(
+        "--install-test-deps",
+        action="store_true",
+        help="pip-install the suite's test dependencies first (protected versions pinned)",
+    )
+    p.add_argument(
+        "--constraint",
+        "-c",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --install-test-deps: also install under this pip constraints file (repeatable)",
+    )
     p.add_argument("--results", type=Path, help="also write the results as JSON to this file")
     p.add_argument("--run-timeout", type=float, default=600.0, help="seconds per pytest run (default 600)")
     return p.parse_args(argv), extra
@@ -133,11 +150,14 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
         raise SetupError(f"{PACKAGE} is not installed in {sys.executable}: pip install {PACKAGE}")
     if suite.dist_version("fast-langgraph") is None:
         raise SetupError("fast_langgraph is not installed in this environment (maturin develop, or the wheel)")
-    log(f"== {PACKAGE} {version}'s own tests, its savers vs RustSqliteSaver, with {sys.executable} "
-        f"(Python {platform.python_version()})")
+    log(
+        f"== {PACKAGE} {version}'s own tests, its savers vs RustSqliteSaver, with {sys.executable} "
+        f"(Python {platform.python_version()})"
+    )
     workdir: Path = args.workdir.resolve()
-    tree = suite.extract_tests(suite.obtain_sdist(workdir, PACKAGE, version),
-                               workdir / "tree" / f"{PACKAGE}-{version}", PACKAGE)
+    tree = suite.extract_tests(
+        suite.obtain_sdist(workdir, PACKAGE, version), workdir / "tree" / f"{PACKAGE}-{version}", PACKAGE
+    )
     modules = saver_test_modules(tree) if suite.has_tests(tree) else []
     if not modules:
         raise SetupError(f"the {PACKAGE} {version} sdist has no test module using SqliteSaver")
@@ -148,8 +168,10 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
         suite.install_test_deps(reqs, workdir, args.constraint)
     missing = suite.missing_requirements(reqs)
     if missing:
-        raise SetupError(f"test dependencies missing: {', '.join(missing)}.\nWhat to do: rerun with "
-                         f"--install-test-deps, or pip install {' '.join(shlex.quote(r) for r in missing)}")
+        raise SetupError(
+            f"test dependencies missing: {', '.join(missing)}.\nWhat to do: rerun with "
+            f"--install-test-deps, or pip install {' '.join(shlex.quote(r) for r in missing)}"
+        )
     versions = suite.fresh_dist_versions(suite.REPORT_DISTS)
     log("   " + "  ".join(f"{k} {v}" for k, v in versions.items() if v))
     log(f"   modules: {' '.join(m.split('/')[-1] for m in modules)}")
@@ -164,17 +186,33 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
     infos: Dict[str, Dict[str, Any]] = {}
     for run in RUNS:
         cmd = suite.pytest_command(modules, tree, 1, None, ["-p", PLUGIN, *extra], 0)
-        info = suite.run_pytest(run, cmd, tree, plugin_dir, runs_dir / f"{run}.jsonl", runs_dir / f"{run}.log",
-                                None, None, args.run_timeout, env=run_env(run))
+        info = suite.run_pytest(
+            run,
+            cmd,
+            tree,
+            plugin_dir,
+            runs_dir / f"{run}.jsonl",
+            runs_dir / f"{run}.log",
+            None,
+            None,
+            args.run_timeout,
+            env=run_env(run),
+        )
         data = suite.read_outcomes(runs_dir / f"{run}.jsonl")
-        log(f"-- {run}: {info['pytest_summary'] or 'no pytest summary line'} (exit {info['returncode']}, "
-            f"wall {info['wall_s']:.1f}s, log {relpath(Path(info['log']))})")
+        log(
+            f"-- {run}: {info['pytest_summary'] or 'no pytest summary line'} (exit {info['returncode']}, "
+            f"wall {info['wall_s']:.1f}s, log {relpath(Path(info['log']))})"
+        )
         if info["timed_out"] or info["returncode"] not in (0, 1) or not data["tests"]:
-            raise SetupError(f"the {run} run did not complete (exit {info['returncode']}):\n"
-                             f"{suite.indent(info['log_tail'])}\nWhat to do: read {info['log']}.")
+            raise SetupError(
+                f"the {run} run did not complete (exit {info['returncode']}):\n"
+                f"{suite.indent(info['log_tail'])}\nWhat to do: read {info['log']}."
+            )
         if HEADERS[run] not in Path(info["log"]).read_text(encoding="utf-8", errors="replace"):
-            raise SetupError(f"the {run} run does not show the plugin's header {HEADERS[run]!r}: "
-                             f"{PLUGIN} was not loaded as expected (read {info['log']}).")
+            raise SetupError(
+                f"the {run} run does not show the plugin's header {HEADERS[run]!r}: "
+                f"{PLUGIN} was not loaded as expected (read {info['log']})."
+            )
         outcomes[run], infos[run] = data["tests"], info
 
     van, swp = outcomes["vanilla"], outcomes["swapped"]
@@ -187,7 +225,9 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
             log(f"{k:<12} " + "".join(f"{counts[r].get(k, 0):>10}" for r in RUNS))
 
     def pair(nid: str) -> str:
-        return f"vanilla {van.get(nid, {}).get('outcome', 'absent')}, swapped {swp.get(nid, {}).get('outcome', 'absent')}"
+        return (
+            f"vanilla {van.get(nid, {}).get('outcome', 'absent')}, swapped {swp.get(nid, {}).get('outcome', 'absent')}"
+        )
 
     def first_line(run_outcomes: Dict[str, Dict[str, Any]], nid: str) -> str:
         msg = (run_outcomes.get(nid, {}).get("msg") or "").strip()
@@ -209,23 +249,43 @@ def _main(args: argparse.Namespace, extra: List[str]) -> int:
         log(f"\nUNEXPECTED DIFFERENCES: {len(result['unexpected'])}")
         for nid in result["unexpected"]:
             log(f"   {nid}: {pair(nid)}")
-            log(suite.indent("\n".join((swp.get(nid, {}).get("msg") or van.get(nid, {}).get("msg") or "")
-                                       .strip().splitlines()[:8]), "        "))
+            log(
+                suite.indent(
+                    "\n".join(
+                        (swp.get(nid, {}).get("msg") or van.get(nid, {}).get("msg") or "").strip().splitlines()[:8]
+                    ),
+                    "        ",
+                )
+            )
 
     failed = bool(result["unexpected"] or result["stale"])
     same = len(set(van) | set(swp)) - len(result["expected"]) - len(result["unexpected"])
     log("")
-    log(f"RESULT: {'FAIL' if failed else 'OK'} -- {same} of {len(set(van) | set(swp))} tests with the same outcome, "
+    log(
+        f"RESULT: {'FAIL' if failed else 'OK'} -- {same} of {len(set(van) | set(swp))} tests with the same outcome, "
         f"{len(result['expected'])} expected difference(s), {len(result['unexpected'])} unexpected, "
         f"{len(result['stale'])} stale listing(s); swapped {counts['swapped']['passed']} passed, "
-        f"vanilla {counts['vanilla']['passed']} passed")
+        f"vanilla {counts['vanilla']['passed']} passed"
+    )
     results = {
-        "package": PACKAGE, "version": version, "versions": versions, "modules": modules,
-        "status": "fail" if failed else "ok", "counts": counts,
-        **{k: [{"nodeid": n, "vanilla": van.get(n, {}).get("outcome"), "swapped": swp.get(n, {}).get("outcome")}
-               for n in ids] for k, ids in result.items()},
-        "durations": {"vanilla_s": infos["vanilla"]["wall_s"], "swapped_s": infos["swapped"]["wall_s"],
-                      "total_s": round(time.monotonic() - t_start, 1)},
+        "package": PACKAGE,
+        "version": version,
+        "versions": versions,
+        "modules": modules,
+        "status": "fail" if failed else "ok",
+        "counts": counts,
+        **{
+            k: [
+                {"nodeid": n, "vanilla": van.get(n, {}).get("outcome"), "swapped": swp.get(n, {}).get("outcome")}
+                for n in ids
+            ]
+            for k, ids in result.items()
+        },
+        "durations": {
+            "vanilla_s": infos["vanilla"]["wall_s"],
+            "swapped_s": infos["swapped"]["wall_s"],
+            "total_s": round(time.monotonic() - t_start, 1),
+        },
     }
     suite._write_json(runs_dir / "results.json", results)
     if args.results:

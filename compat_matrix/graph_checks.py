@@ -146,8 +146,12 @@ def scenario_interrupt_before() -> Any:
     first = graph.invoke({"log": [], "total": 0}, cfg)
     snap = graph.get_state(cfg)
     resumed = graph.invoke(None, cfg)
-    return {"first": _norm(first), "next": list(snap.next), "resumed": _norm(resumed),
-            "history": len(list(graph.get_state_history(cfg)))}
+    return {
+        "first": _norm(first),
+        "next": list(snap.next),
+        "resumed": _norm(resumed),
+        "history": len(list(graph.get_state_history(cfg))),
+    }
 
 
 def scenario_interrupt_dynamic() -> Any:
@@ -172,8 +176,9 @@ def scenario_interrupt_dynamic() -> Any:
     graph = builder.compile(checkpointer=_memory_saver())
     cfg = {"configurable": {"thread_id": "d"}}
     # Sorted: a and b run in one step and LangGraph streams their updates as they finish.
-    chunks = sorted(json.dumps(sorted(c) if isinstance(c, dict) else repr(c))
-                    for c in graph.stream({"log": [], "total": 0}, cfg))
+    chunks = sorted(
+        json.dumps(sorted(c) if isinstance(c, dict) else repr(c)) for c in graph.stream({"log": [], "total": 0}, cfg)
+    )
     snap = graph.get_state(cfg)
     interrupts = [getattr(i, "value", None) for t in snap.tasks for i in getattr(t, "interrupts", ())]
     final = graph.invoke(Command(resume="7"), cfg)
@@ -262,8 +267,9 @@ def scenario_subgraph_stream() -> Any:
     builder.add_edge("last", END)
     graph = builder.compile(checkpointer=_memory_saver())
     events = []
-    for ns, chunk in graph.stream({"log": [], "total": 0}, {"configurable": {"thread_id": "g"}},
-                                  stream_mode="updates", subgraphs=True):
+    for ns, chunk in graph.stream(
+        {"log": [], "total": 0}, {"configurable": {"thread_id": "g"}}, stream_mode="updates", subgraphs=True
+    ):
         names = tuple(part.split(":")[0] for part in ns)  # drop the task ids
         events.append(json.dumps([names, sorted(chunk)]))
     return sorted(events)
@@ -293,8 +299,10 @@ def scenario_async() -> Any:
     graph = _fan(_builder(), ["a", "b", "c"]).compile(checkpointer=_memory_saver())
 
     async def go():
-        return [_norm(await graph.ainvoke({"log": [], "total": i}, {"configurable": {"thread_id": "a%d" % i}}))
-                for i in range(3)]
+        return [
+            _norm(await graph.ainvoke({"log": [], "total": i}, {"configurable": {"thread_id": "a%d" % i}}))
+            for i in range(3)
+        ]
 
     return asyncio.run(go())
 
@@ -305,7 +313,7 @@ def scenario_batch() -> Any:
     return [_norm(o) for o in graph.batch([{"log": [], "total": i} for i in range(5)], {"max_concurrency": 2})]
 
 
-SCENARIOS = {name[len("scenario_"):]: fn for name, fn in sorted(globals().items()) if name.startswith("scenario_")}
+SCENARIOS = {name[len("scenario_") :]: fn for name, fn in sorted(globals().items()) if name.startswith("scenario_")}
 
 
 def _child(names: List[str]) -> None:
@@ -333,8 +341,14 @@ def _run_mode(mode: str, names: List[str]) -> Dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in SWITCHES}
     if mode == "vanilla":
         env["FAST_LANGGRAPH"] = "0"
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", *names], env=env,
-                          cwd=tempfile.gettempdir(), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--child", *names],
+        env=env,
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if proc.returncode != 0:
         raise RuntimeError("%s interpreter failed (exit %d):\n%s" % (mode, proc.returncode, proc.stderr[-3000:]))
     return json.loads(proc.stdout)
@@ -396,16 +410,30 @@ def main(argv: Optional[List[str]] = None) -> int:
                     else:
                         variants.append({"output": o, "seen": ["%s#%d" % (m, i)]})
             result["scenarios"][name]["variants"] = variants
-            print("   %s: %d distinct outputs: %s" % (name, len(variants), "; ".join(
-                "%s" % ", ".join(v["seen"]) for v in variants)))
+            print(
+                "   %s: %d distinct outputs: %s"
+                % (name, len(variants), "; ".join("%s" % ", ".join(v["seen"]) for v in variants))
+            )
         shown = json.dumps(outs[0], default=repr)
-        print("%-20s %s  %s" % (name, "identical" if same else "DIFFERENT", shown[:100] + ("..." if len(shown) > 100 else "")))
+        print(
+            "%-20s %s  %s"
+            % (name, "identical" if same else "DIFFERENT", shown[:100] + ("..." if len(shown) > 100 else ""))
+        )
     accel = [r["patched"]["accelerator"] for r in rounds]
     active = all(a.get("bootstrap") == "activated" and a.get("patches", {}).get("executor") == "applied" for a in accel)
-    vanilla_clean = all(not r["vanilla"]["accelerator"].get("patches") or
-                        "applied" not in r["vanilla"]["accelerator"]["patches"].values() for r in rounds)
-    result.update(accelerator=accel[0], accelerator_active=active, vanilla_clean=vanilla_clean,
-                  rounds=len(rounds), differences=differ, duration_s=round(time.monotonic() - t0, 1))
+    vanilla_clean = all(
+        not r["vanilla"]["accelerator"].get("patches")
+        or "applied" not in r["vanilla"]["accelerator"]["patches"].values()
+        for r in rounds
+    )
+    result.update(
+        accelerator=accel[0],
+        accelerator_active=active,
+        vanilla_clean=vanilla_clean,
+        rounds=len(rounds),
+        differences=differ,
+        duration_s=round(time.monotonic() - t0, 1),
+    )
     if not active:
         print("the accelerated interpreters did not report the executor patch applied: %s" % accel[0])
     if not vanilla_clean:
@@ -415,9 +443,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     result["raised"] = raised
     ok = not differ and not raised and active and vanilla_clean
     result["status"] = "ok" if ok else "fail"
-    print("RESULT: %s -- %d scenario(s), %d round(s), %d different, accelerator %s (%.1fs)" % (
-        "OK" if ok else "FAIL", len(names), len(rounds), len(differ), "active" if active else "NOT ACTIVE",
-        result["duration_s"]))
+    print(
+        "RESULT: %s -- %d scenario(s), %d round(s), %d different, accelerator %s (%.1fs)"
+        % (
+            "OK" if ok else "FAIL",
+            len(names),
+            len(rounds),
+            len(differ),
+            "active" if active else "NOT ACTIVE",
+            result["duration_s"],
+        )
+    )
     _write(args.results, result)
     return 0 if ok else 1
 

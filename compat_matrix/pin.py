@@ -42,28 +42,53 @@ REPO = HERE.parent
 #: schemas, callback metadata), and old checkpoint savers call APIs that have since gone.
 #: Every cap was found by bisecting the line's upstream suite (see compat_matrix/README.md).
 LINES: Dict[str, Tuple[str, List[str], str]] = {
-    "0.2": ("0.2.76", ["langgraph-checkpoint-sqlite", "aiosqlite<0.22", "ormsgpack<1.12"],
-            "aiosqlite<0.22: checkpoint-sqlite 2.0.x calls Connection.is_alive(), removed in aiosqlite 0.22. "
-            "ormsgpack<1.12: with 1.12+ langgraph-checkpoint 2.x's serializer raises TypeError on strings with "
-            "lone surrogates (its own test_serde_jsonplus fails); checkpoint 3.0 requires ormsgpack>=1.12"),
-    "0.3": ("0.3.34", ["langgraph-checkpoint-sqlite", "aiosqlite<0.22", "ormsgpack<1.12"],
-            "aiosqlite<0.22 and ormsgpack<1.12: as for 0.2"),
-    "0.4": ("0.4.10", ["langchain-core<0.3.67", "pydantic<2.10", "langgraph-checkpoint<2.1",
-                       "langgraph-checkpoint-sqlite<3", "langgraph-prebuilt<0.3", "langgraph-sdk<0.2",
-                       "aiosqlite<0.22", "ormsgpack<1.12"],
-            "langgraph 0.4 declares open-ended ranges. prebuilt<0.3: 0.3+ imports langgraph.stream (0.6+). "
-            "checkpoint<2.1 and sqlite<3: 2.1 changed checkpoint metadata (155 suite failures). sdk<0.2. "
-            "langchain-core<0.3.67 and pydantic<2.10: the suite's snapshots (mermaid, JSON schemas) and "
-            "Required[...] state fields match those, as in 0.4.10's own lock file. aiosqlite<0.22 and "
-            "ormsgpack<1.12 as for 0.2"),
-    "0.6": ("0.6.11", ["langgraph-checkpoint-sqlite", "langchain-core<0.3.77", "pydantic<2.12"],
-            "langchain-core<0.3.77 and pydantic<2.12: the suite's snapshots match those (0.6.11's lock has "
-            "0.3.76 and 2.11.9). langgraph-checkpoint stays at the default 3.0.x, so the matrix covers that line"),
-    "1.0": ("1.0.10", ["langgraph-prebuilt==1.0.8", "langgraph-checkpoint-sqlite", "langchain-core<1.2.20"],
-            "prebuilt==1.0.8: 1.0.9-1.0.13 import ExecutionInfo from langgraph.runtime (1.1+). "
-            "langchain-core<1.2.20: later releases change chat-model callback metadata the suite snapshots"),
-    "1.1": ("1.1.10", ["langgraph-checkpoint-sqlite", "langchain-core<1.4.6"],
-            "langchain-core<1.4.6: later releases change chat-model callback metadata the suite snapshots"),
+    "0.2": (
+        "0.2.76",
+        ["langgraph-checkpoint-sqlite", "aiosqlite<0.22", "ormsgpack<1.12"],
+        "aiosqlite<0.22: checkpoint-sqlite 2.0.x calls Connection.is_alive(), removed in aiosqlite 0.22. "
+        "ormsgpack<1.12: with 1.12+ langgraph-checkpoint 2.x's serializer raises TypeError on strings with "
+        "lone surrogates (its own test_serde_jsonplus fails); checkpoint 3.0 requires ormsgpack>=1.12",
+    ),
+    "0.3": (
+        "0.3.34",
+        ["langgraph-checkpoint-sqlite", "aiosqlite<0.22", "ormsgpack<1.12"],
+        "aiosqlite<0.22 and ormsgpack<1.12: as for 0.2",
+    ),
+    "0.4": (
+        "0.4.10",
+        [
+            "langchain-core<0.3.67",
+            "pydantic<2.10",
+            "langgraph-checkpoint<2.1",
+            "langgraph-checkpoint-sqlite<3",
+            "langgraph-prebuilt<0.3",
+            "langgraph-sdk<0.2",
+            "aiosqlite<0.22",
+            "ormsgpack<1.12",
+        ],
+        "langgraph 0.4 declares open-ended ranges. prebuilt<0.3: 0.3+ imports langgraph.stream (0.6+). "
+        "checkpoint<2.1 and sqlite<3: 2.1 changed checkpoint metadata (155 suite failures). sdk<0.2. "
+        "langchain-core<0.3.67 and pydantic<2.10: the suite's snapshots (mermaid, JSON schemas) and "
+        "Required[...] state fields match those, as in 0.4.10's own lock file. aiosqlite<0.22 and "
+        "ormsgpack<1.12 as for 0.2",
+    ),
+    "0.6": (
+        "0.6.11",
+        ["langgraph-checkpoint-sqlite", "langchain-core<0.3.77", "pydantic<2.12"],
+        "langchain-core<0.3.77 and pydantic<2.12: the suite's snapshots match those (0.6.11's lock has "
+        "0.3.76 and 2.11.9). langgraph-checkpoint stays at the default 3.0.x, so the matrix covers that line",
+    ),
+    "1.0": (
+        "1.0.10",
+        ["langgraph-prebuilt==1.0.8", "langgraph-checkpoint-sqlite", "langchain-core<1.2.20"],
+        "prebuilt==1.0.8: 1.0.9-1.0.13 import ExecutionInfo from langgraph.runtime (1.1+). "
+        "langchain-core<1.2.20: later releases change chat-model callback metadata the suite snapshots",
+    ),
+    "1.1": (
+        "1.1.10",
+        ["langgraph-checkpoint-sqlite", "langchain-core<1.4.6"],
+        "langchain-core<1.4.6: later releases change chat-model callback metadata the suite snapshots",
+    ),
     "1.2": ("1.2.24", ["langgraph-checkpoint-sqlite"], "none: what pip resolves today"),
 }
 
@@ -93,14 +118,19 @@ def pin(line: str) -> Path:
         cmd = [python, "-m", "pip", "install", "-q", *reqs]
         for f in REQUIREMENT_FILES:
             cmd += ["-r", str(f)]
-        print(f"[{line}] pip install {' '.join(reqs)} -r tests/requirements.txt -r compat_matrix/requirements-upstream.txt",
-              flush=True)
+        print(
+            f"[{line}] pip install {' '.join(reqs)} -r tests/requirements.txt -r compat_matrix/requirements-upstream.txt",
+            flush=True,
+        )
         subprocess.run(cmd, check=True)
         subprocess.run([python, "-m", "pip", "check"], check=True)
-        freeze = subprocess.run([python, "-m", "pip", "freeze", "--exclude-editable"], check=True,
-                                capture_output=True, text=True).stdout.splitlines()
-    lines = sorted((x for x in freeze if x.strip() and not x.lower().startswith(("fast-langgraph", "fast_langgraph"))),
-                   key=str.lower)
+        freeze = subprocess.run(
+            [python, "-m", "pip", "freeze", "--exclude-editable"], check=True, capture_output=True, text=True
+        ).stdout.splitlines()
+    lines = sorted(
+        (x for x in freeze if x.strip() and not x.lower().startswith(("fast-langgraph", "fast_langgraph"))),
+        key=str.lower,
+    )
     seed_text = " ".join(f"'{s}'" if any(c in s for c in "<>=!") else s for s in [f"langgraph=={version}", *seeds])
     header = [
         f"# LangGraph {line} line: generated by `python compat_matrix/pin.py {line}` on "
@@ -127,7 +157,7 @@ def check_tox(tox_ini: Path = REPO / "tox.ini", ci_run: Path = REPO / ".ci" / "r
     factors = {factor(line): line for line in LINES}
     expected = "py311-lg{%s}" % ",".join(f[2:] for f in factors)
     for what in ("env_list", "matrix ="):
-        block = text[text.index(what):].split("\n", 2)
+        block = text[text.index(what) :].split("\n", 2)
         if expected not in "\n".join(block[:2]):
             problems.append("tox.ini %s does not list %s" % (what.rstrip(" ="), expected))
     for f, line in factors.items():
@@ -170,8 +200,10 @@ def check(lines: List[str]) -> int:
             print(f"[{line}] pins langgraph {pins.get('langgraph')}, LINES says {version}")
             bad += 1
         else:
-            print(f"[{line}] langgraph {version}, langchain-core {pins.get('langchain-core')}, "
-                  f"checkpoint {pins.get('langgraph-checkpoint')}, prebuilt {pins.get('langgraph-prebuilt', '-')}")
+            print(
+                f"[{line}] langgraph {version}, langchain-core {pins.get('langchain-core')}, "
+                f"checkpoint {pins.get('langgraph-checkpoint')}, prebuilt {pins.get('langgraph-prebuilt', '-')}"
+            )
     for problem in check_tox():
         print(problem)
         bad += 1

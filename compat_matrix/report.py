@@ -39,8 +39,18 @@ REPO = HERE.parent
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
 SWITCHES = ("FAST_LANGGRAPH", "FAST_LANGGRAPH_DISABLE", "FAST_LANGGRAPH_STRICT")
-VERSION_DISTS = ("langgraph", "langchain-core", "langgraph-checkpoint", "langgraph-prebuilt", "langgraph-sdk",
-                 "langgraph-checkpoint-sqlite", "pydantic", "wrapt", "fast-langgraph", "pytest")
+VERSION_DISTS = (
+    "langgraph",
+    "langchain-core",
+    "langgraph-checkpoint",
+    "langgraph-prebuilt",
+    "langgraph-sdk",
+    "langgraph-checkpoint-sqlite",
+    "pydantic",
+    "wrapt",
+    "fast-langgraph",
+    "pytest",
+)
 UPSTREAM_PACKAGES = ("langgraph", "langgraph-checkpoint")
 OUTCOMES = ("passed", "skipped", "xfailed", "xpassed", "failed", "error", "crashed")
 
@@ -75,8 +85,10 @@ def cmd_ours(args: argparse.Namespace, pytest_args: List[str]) -> int:
             env["FAST_LANGGRAPH_WHEEL"] = wheels[0]
     # Paths relative to the checkout: pytest runs from a temporary directory, so neither the
     # checkout nor a Rust core someone built in place there lands on sys.path.
-    resolved = [str(REPO / a) if not a.startswith("-") and (REPO / a.split("::")[0]).exists() else a
-                for a in (pytest_args or ["tests"])]
+    resolved = [
+        str(REPO / a) if not a.startswith("-") and (REPO / a.split("::")[0]).exists() else a
+        for a in (pytest_args or ["tests"])
+    ]
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={REPO}", *resolved]
     if args.junit:
         Path(args.junit).parent.mkdir(parents=True, exist_ok=True)
@@ -84,8 +96,12 @@ def cmd_ours(args: argparse.Namespace, pytest_args: List[str]) -> int:
             if stale.exists():
                 stale.unlink()
         cmd.append(f"--junitxml={args.junit}")
-    print("ours: " + " ".join(cmd) + (f"  (FAST_LANGGRAPH_WHEEL={env['FAST_LANGGRAPH_WHEEL']})"
-                                       if env.get("FAST_LANGGRAPH_WHEEL") else ""), flush=True)
+    print(
+        "ours: "
+        + " ".join(cmd)
+        + (f"  (FAST_LANGGRAPH_WHEEL={env['FAST_LANGGRAPH_WHEEL']})" if env.get("FAST_LANGGRAPH_WHEEL") else ""),
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="ours-") as cwd:
         return subprocess.run(cmd, cwd=cwd, env=env).returncode
 
@@ -109,8 +125,14 @@ def _versions() -> Dict[str, Optional[str]]:
 
 def _doctor() -> Dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in SWITCHES}
-    res = subprocess.run([sys.executable, "-m", "fast_langgraph.doctor", "--json"], env=env,
-                         cwd=tempfile.gettempdir(), capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "fast_langgraph.doctor", "--json"],
+        env=env,
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out: Dict[str, Any] = {"returncode": res.returncode}
     try:
         out["report"] = json.loads(res.stdout)
@@ -191,10 +213,20 @@ def _check_ranges(doctor_report: Dict[str, Any], versions: Dict[str, Optional[st
             else:
                 ok = status in ("skipped", "disabled")
                 why = "" if ok else f"outside its declared range {supported} but {status}"
-        rows.append({"name": p.get("name"), "status": status, "reason": p.get("reason") or "",
-                     "default": p.get("default", True),
-                     "distribution": dist, "supported": supported, "installed": installed,
-                     "in_range": in_range, "ok": ok, "problem": why})
+        rows.append(
+            {
+                "name": p.get("name"),
+                "status": status,
+                "reason": p.get("reason") or "",
+                "default": p.get("default", True),
+                "distribution": dist,
+                "supported": supported,
+                "installed": installed,
+                "in_range": in_range,
+                "ok": ok,
+                "problem": why,
+            }
+        )
     return rows
 
 
@@ -229,10 +261,15 @@ def _junit(path: Path) -> Dict[str, Any]:
         else:
             counts["passed"] += 1
     bad = counts["failed"] + counts["error"]
-    return {"status": "ok" if bad == 0 and sum(counts.values()) > 0 else "fail", "counts": counts,
-            "failing": failing[:50], "time_s": round(total_time, 1),
-            "problem": f"{bad} of our tests failed: " + ", ".join(failing[:12]) + (" ..." if bad > 12 else "")
-            if bad else ""}
+    return {
+        "status": "ok" if bad == 0 and sum(counts.values()) > 0 else "fail",
+        "counts": counts,
+        "failing": failing[:50],
+        "time_s": round(total_time, 1),
+        "problem": f"{bad} of our tests failed: " + ", ".join(failing[:12]) + (" ..." if bad > 12 else "")
+        if bad
+        else "",
+    }
 
 
 def _read_json(path: Path) -> Optional[Dict[str, Any]]:
@@ -248,12 +285,22 @@ def _graph_checks(path: Path) -> Dict[str, Any]:
         return {"status": "missing", "problem": f"{path.name} not written (graph_checks.py did not run)"}
     scen = data.get("scenarios") or {}
     same = sum(1 for s in scen.values() if s.get("identical"))
-    out = {"status": data.get("status"), "scenarios": len(scen), "identical": same,
-           "differences": data.get("differences") or [], "raised": data.get("raised") or [],
-           "accelerator_active": data.get("accelerator_active"), "time_s": data.get("duration_s")}
+    out = {
+        "status": data.get("status"),
+        "scenarios": len(scen),
+        "identical": same,
+        "differences": data.get("differences") or [],
+        "raised": data.get("raised") or [],
+        "accelerator_active": data.get("accelerator_active"),
+        "time_s": data.get("duration_s"),
+    }
     if data.get("status") != "ok":
         out["problem"] = "graph checks: %s (different: %s; raised: %s; accelerator active: %s)" % (
-            data.get("status"), out["differences"] or "none", out["raised"] or "none", out["accelerator_active"])
+            data.get("status"),
+            out["differences"] or "none",
+            out["raised"] or "none",
+            out["accelerator_active"],
+        )
     return out
 
 
@@ -269,8 +316,10 @@ def _upstream(path: Path, package: str) -> Dict[str, Any]:
         out["problem"] = f"upstream {package}: setup error: " + str(data.get("error", ""))[:500]
         return out
     runs = data.get("runs") or {}
-    out["counts"] = {m: {k: v for k, v in (data.get("counts") or {}).get(m, {}).items() if v or k == "total"}
-                     for m in ("vanilla", "patched")}
+    out["counts"] = {
+        m: {k: v for k, v in (data.get("counts") or {}).get(m, {}).items() if v or k == "total"}
+        for m in ("vanilla", "patched")
+    }
     out["deselected"] = max([int(r.get("deselected") or 0) for r in runs.values()] or [0])
     out["deselect_why"] = ((data.get("pytest_args") or {}).get("deselect") or {}).get("why")
     out["regressions"] = [r.get("nodeid") for r in data.get("regressions") or []]
@@ -288,7 +337,11 @@ def _upstream(path: Path, package: str) -> Dict[str, Any]:
     out["accelerator"] = (data.get("accelerator_check") or {}).get("patched_desc")
     if status != "ok" or out["regressions"] or out["patched_run_aborted"]:
         out["problem"] = "upstream %s: %s, %d regression(s)%s" % (
-            package, status, len(out["regressions"]), ", patched run aborted" if out["patched_run_aborted"] else "")
+            package,
+            status,
+            len(out["regressions"]),
+            ", patched run aborted" if out["patched_run_aborted"] else "",
+        )
     return out
 
 
@@ -343,11 +396,19 @@ def cmd_collect(args: argparse.Namespace) -> int:
         "wheel": _wheel(),
         "git_head": _git_commit(),
         "constraints": f"compat_matrix/constraints/langgraph-{args.line}.txt",
-        "switches": {k: os.environ.get(k) for k in ("FAST_LANGGRAPH_ENABLE", "FAST_LANGGRAPH_DISABLE",
-                                                    "FAST_LANGGRAPH_STRICT") if os.environ.get(k)},
-        "doctor": {"returncode": doctor.get("returncode"), "ok": report.get("ok"),
-                   "autoload": report.get("autoload"), "rust_core": report.get("rust_core"),
-                   "problems": report.get("problems"), "versions": report.get("versions")},
+        "switches": {
+            k: os.environ.get(k)
+            for k in ("FAST_LANGGRAPH_ENABLE", "FAST_LANGGRAPH_DISABLE", "FAST_LANGGRAPH_STRICT")
+            if os.environ.get(k)
+        },
+        "doctor": {
+            "returncode": doctor.get("returncode"),
+            "ok": report.get("ok"),
+            "autoload": report.get("autoload"),
+            "rust_core": report.get("rust_core"),
+            "problems": report.get("problems"),
+            "versions": report.get("versions"),
+        },
         "patches": ranges,
         "ours": _junit(work / "ours.xml"),
         "graph_checks": _graph_checks(work / "graph_checks.json"),
@@ -406,8 +467,9 @@ def _counts(c: Optional[Dict[str, int]]) -> str:
 
 def _git_commit() -> str:
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                             timeout=10).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return sha or "unknown"
@@ -428,8 +490,10 @@ def render() -> Path:
     a = L.append
     a("# Compatibility matrix: results")
     a("")
-    a("Generated by `compat_matrix/report.py` from `compat_matrix/results/*.json`, which `tox -m matrix` "
-      "writes (one environment per LangGraph line; see `tox.ini`). Do not edit by hand.")
+    a(
+        "Generated by `compat_matrix/report.py` from `compat_matrix/results/*.json`, which `tox -m matrix` "
+        "writes (one environment per LangGraph line; see `tox.ini`). Do not edit by hand."
+    )
     a("")
     if not results:
         a("No results yet: run `tox -m matrix`.")
@@ -438,42 +502,60 @@ def render() -> Path:
     first = results[0]
     fl = sorted({r["versions"].get("fast-langgraph") or "?" for r in results})
     dates = sorted(r.get("generated_at", "") for r in results)
-    a(f"fast-langgraph {', '.join(fl)}; Python {', '.join(sorted({r.get('python', '?') for r in results}))}; "
-      f"{first.get('platform', '?')}, {first.get('cpus', '?')} CPUs; "
-      f"environments collected {dates[0]} to {dates[-1]}.")
+    a(
+        f"fast-langgraph {', '.join(fl)}; Python {', '.join(sorted({r.get('python', '?') for r in results}))}; "
+        f"{first.get('platform', '?')}, {first.get('cpus', '?')} CPUs; "
+        f"environments collected {dates[0]} to {dates[-1]}."
+    )
     a("")
     wheels = {(w.get("name"), w.get("sha256")) for w in (r.get("wheel") for r in results) if w}
     heads = sorted({r.get("git_head") for r in results if r.get("git_head")})
     if len(wheels) == 1 and all(r.get("wheel") for r in results):
         name, digest = next(iter(wheels))
-        a(f"The same wheel in every environment: `{name}` (sha256 `{digest[:16]}…`), "
-          f"checkout at commit {', '.join(heads) or '?'}.")
+        a(
+            f"The same wheel in every environment: `{name}` (sha256 `{digest[:16]}…`), "
+            f"checkout at commit {', '.join(heads) or '?'}."
+        )
         a("")
     elif wheels:
-        a("Wheels (per environment): " + "; ".join(
-            f"{r['line']}: `{r['wheel']['sha256'][:12]}…` (commit {r.get('git_head', '?')})"
-            for r in results if r.get("wheel")) + ".")
+        a(
+            "Wheels (per environment): "
+            + "; ".join(
+                f"{r['line']}: `{r['wheel']['sha256'][:12]}…` (commit {r.get('git_head', '?')})"
+                for r in results
+                if r.get("wheel")
+            )
+            + "."
+        )
         a("")
     verdict = all(r.get("ok") for r in results)
-    a(f"**Overall: {'OK' if verdict else 'FAILED'}** -- {sum(1 for r in results if r.get('ok'))} of {len(results)} "
-      "environments pass: our tests, our graph checks, LangGraph's (and langgraph-checkpoint's) own suites "
-      "with 0 regressions, and every patch applied exactly where its declared range says.")
+    a(
+        f"**Overall: {'OK' if verdict else 'FAILED'}** -- {sum(1 for r in results if r.get('ok'))} of {len(results)} "
+        "environments pass: our tests, our graph checks, LangGraph's (and langgraph-checkpoint's) own suites "
+        "with 0 regressions, and every patch applied exactly where its declared range says."
+    )
     a("")
 
     # versions
     a("## Versions")
     a("")
-    a("Each environment installs the same wheel with `langgraph==X` under "
-      "`compat_matrix/constraints/langgraph-<line>.txt` (regenerate with `python compat_matrix/pin.py`; why each "
-      "line's pins are what they are is in that file's header).")
+    a(
+        "Each environment installs the same wheel with `langgraph==X` under "
+        "`compat_matrix/constraints/langgraph-<line>.txt` (regenerate with `python compat_matrix/pin.py`; why each "
+        "line's pins are what they are is in that file's header)."
+    )
     a("")
-    a("| line | env | langgraph | langchain-core | langgraph-checkpoint | langgraph-prebuilt | langgraph-sdk | pydantic | result |")
+    a(
+        "| line | env | langgraph | langchain-core | langgraph-checkpoint | langgraph-prebuilt | langgraph-sdk | pydantic | result |"
+    )
     a("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         v = r["versions"]
-        a(f"| {r['line']} | `{r['env']}` | {v.get('langgraph')} | {v.get('langchain-core')} | "
-          f"{v.get('langgraph-checkpoint')} | {v.get('langgraph-prebuilt') or '(bundled)'} | {v.get('langgraph-sdk')} | "
-          f"{v.get('pydantic')} | {'OK' if r.get('ok') else '**FAILED**'} |")
+        a(
+            f"| {r['line']} | `{r['env']}` | {v.get('langgraph')} | {v.get('langchain-core')} | "
+            f"{v.get('langgraph-checkpoint')} | {v.get('langgraph-prebuilt') or '(bundled)'} | {v.get('langgraph-sdk')} | "
+            f"{v.get('pydantic')} | {'OK' if r.get('ok') else '**FAILED**'} |"
+        )
     a("")
 
     # patches
@@ -484,16 +566,19 @@ def render() -> Path:
                 names.append(p["name"])
     a("## Patches")
     a("")
-    a("Status from `python -m fast_langgraph.doctor --json` run inside each environment, every patch at "
-      "its default (on), as in every accelerated run of the matrix. "
-      "A patch must be `applied` wherever its declared range includes the installed version, "
-      "and `skipped` (with the doctor's reason) outside it.")
+    a(
+        "Status from `python -m fast_langgraph.doctor --json` run inside each environment, every patch at "
+        "its default (on), as in every accelerated run of the matrix. "
+        "A patch must be `applied` wherever its declared range includes the installed version, "
+        "and `skipped` (with the doctor's reason) outside it."
+    )
     a("")
     ranges = {}
     for r in results:
         for p in r.get("patches") or []:
-            ranges.setdefault(p["name"], f"{p['distribution']} {p['supported']}"
-                              + ("" if p.get("default", True) else ", opt-in"))
+            ranges.setdefault(
+                p["name"], f"{p['distribution']} {p['supported']}" + ("" if p.get("default", True) else ", opt-in")
+            )
     a("| line | " + " | ".join(f"`{n}` ({_md(ranges[n])})" for n in names) + " | autoload | doctor |")
     a("|---|" + "---|" * len(names) + "---|---|")
     for r in results:
@@ -510,62 +595,90 @@ def render() -> Path:
             cells.append(text)
         auto = (r.get("doctor") or {}).get("autoload") or {}
         doc = r.get("doctor") or {}
-        a(f"| {r['line']} | " + " | ".join(cells) +
-          f" | {'active' if auto.get('active') else 'NOT active'} ({auto.get('bootstrap_state')}) | "
-          f"{'ok' if doc.get('ok') else 'exit %s' % doc.get('returncode')} |")
+        a(
+            f"| {r['line']} | "
+            + " | ".join(cells)
+            + f" | {'active' if auto.get('active') else 'NOT active'} ({auto.get('bootstrap_state')}) | "
+            f"{'ok' if doc.get('ok') else 'exit %s' % doc.get('returncode')} |"
+        )
     a("")
 
     # tests
     a("## Tests")
     a("")
     a("- **ours**: `tests/` (pytest) against the installed wheel.")
-    a("- **graph checks**: `compat_matrix/graph_checks.py`, real graphs (errors in branches, interrupts, "
-      "retries, step timeouts, SqliteSaver, subgraph streaming, functional API, async, batch) run vanilla and "
-      "accelerated in fresh interpreters, outputs identical. They are the LangGraph-level check for 0.2 and "
-      "0.3, whose sdists ship no tests.")
-    a("- **upstream**: the sdist's own `tests/`, run with `FAST_LANGGRAPH=0` (vanilla) and with the accelerator "
-      "active, every patch at its default (patched: `FAST_LANGGRAPH_STRICT=1`), "
-      "compared test by test (`compat_matrix/upstream_suite.py`). A regression is a test that "
-      "passes vanilla and fails patched, confirmed by a serial rerun.")
+    a(
+        "- **graph checks**: `compat_matrix/graph_checks.py`, real graphs (errors in branches, interrupts, "
+        "retries, step timeouts, SqliteSaver, subgraph streaming, functional API, async, batch) run vanilla and "
+        "accelerated in fresh interpreters, outputs identical. They are the LangGraph-level check for 0.2 and "
+        "0.3, whose sdists ship no tests."
+    )
+    a(
+        "- **upstream**: the sdist's own `tests/`, run with `FAST_LANGGRAPH=0` (vanilla) and with the accelerator "
+        "active, every patch at its default (patched: `FAST_LANGGRAPH_STRICT=1`), "
+        "compared test by test (`compat_matrix/upstream_suite.py`). A regression is a test that "
+        "passes vanilla and fails patched, confirmed by a serial rerun."
+    )
     a("")
-    a("| line | ours | graph checks | upstream langgraph: vanilla | patched | regressions | "
-      "upstream langgraph-checkpoint: vanilla | patched | regressions |")
+    a(
+        "| line | ours | graph checks | upstream langgraph: vanilla | patched | regressions | "
+        "upstream langgraph-checkpoint: vanilla | patched | regressions |"
+    )
     a("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         ours = r.get("ours") or {}
         gc = r.get("graph_checks") or {}
-        cells = [r["line"],
-                 _counts(ours.get("counts")) if ours.get("counts") else (
-                     f"skipped ({ours['skipped_by']})" if ours.get("skipped_by") else ours.get("status", "–")),
-                 (f"{gc.get('identical')}/{gc.get('scenarios')} identical" if gc.get("scenarios") is not None
-                  else gc.get("status", "–"))]
+        cells = [
+            r["line"],
+            _counts(ours.get("counts"))
+            if ours.get("counts")
+            else (f"skipped ({ours['skipped_by']})" if ours.get("skipped_by") else ours.get("status", "–")),
+            (
+                f"{gc.get('identical')}/{gc.get('scenarios')} identical"
+                if gc.get("scenarios") is not None
+                else gc.get("status", "–")
+            ),
+        ]
         for pkg in UPSTREAM_PACKAGES:
             u = (r.get("upstream") or {}).get(pkg) or {}
             if u.get("status") == "no-tests":
                 cells += [f"no tests shipped ({pkg} {u.get('version')})", "–", "–"]
             elif "counts" in u:
                 desel = f" (+{u['deselected']} deselected)" if u.get("deselected") else ""
-                cells += [f"{pkg} {u.get('version')}: {_counts(u['counts'].get('vanilla'))}{desel}",
-                          _counts(u["counts"].get("patched")),
-                          f"**{len(u.get('regressions') or [])}**" + (
-                              f" ({len(u['flaky'])} flaky)" if u.get("flaky") else "")]
+                cells += [
+                    f"{pkg} {u.get('version')}: {_counts(u['counts'].get('vanilla'))}{desel}",
+                    _counts(u["counts"].get("patched")),
+                    f"**{len(u.get('regressions') or [])}**"
+                    + (f" ({len(u['flaky'])} flaky)" if u.get("flaky") else ""),
+                ]
             else:
                 cells += [u.get("status", "–"), "–", "–"]
         a("| " + " | ".join(_md(c) for c in cells) + " |")
     a("")
-    desel = sorted({(pkg, u.get("deselect_why")) for r in results for pkg, u in (r.get("upstream") or {}).items()
-                    if u.get("deselected") and u.get("deselect_why")})
+    desel = sorted(
+        {
+            (pkg, u.get("deselect_why"))
+            for r in results
+            for pkg, u in (r.get("upstream") or {}).items()
+            if u.get("deselected") and u.get("deselect_why")
+        }
+    )
     if desel:
-        a("Deselected: " + "; ".join(f"{pkg}: {why}" for pkg, why in desel) +
-          ". From LangGraph 0.5 on the suite's own `NO_DOCKER=true` skips the Postgres, Redis and server tests "
-          "(counted as skipped).")
+        a(
+            "Deselected: "
+            + "; ".join(f"{pkg}: {why}" for pkg, why in desel)
+            + ". From LangGraph 0.5 on the suite's own `NO_DOCKER=true` skips the Postgres, Redis and server tests "
+            "(counted as skipped)."
+        )
         a("")
 
     # known upstream failures
     a("## Known upstream failures")
     a("")
-    a("Tests that fail in **both** runs (vanilla and patched) with this line's pinned dependencies: "
-      "upstream problems, not regressions.")
+    a(
+        "Tests that fail in **both** runs (vanilla and patched) with this line's pinned dependencies: "
+        "upstream problems, not regressions."
+    )
     a("")
     any_known = False
     for r in results:
@@ -598,13 +711,17 @@ def render() -> Path:
     a("| line | ours | graph checks | upstream langgraph (vanilla + patched) | upstream checkpoint |")
     a("|---|---|---|---|---|")
     for r in results:
+
         def _up(pkg: str) -> str:
-            d = (((r.get("upstream") or {}).get(pkg) or {}).get("durations") or {})
+            d = ((r.get("upstream") or {}).get(pkg) or {}).get("durations") or {}
             if not d:
                 return "–"
             return f"{d.get('total_s', 0):.0f} s ({d.get('vanilla_s', 0):.0f} + {d.get('patched_s', 0):.0f})"
-        a(f"| {r['line']} | {(r.get('ours') or {}).get('time_s', '–')} s | "
-          f"{(r.get('graph_checks') or {}).get('time_s', '–')} s | {_up('langgraph')} | {_up('langgraph-checkpoint')} |")
+
+        a(
+            f"| {r['line']} | {(r.get('ours') or {}).get('time_s', '–')} s | "
+            f"{(r.get('graph_checks') or {}).get('time_s', '–')} s | {_up('langgraph')} | {_up('langgraph-checkpoint')} |"
+        )
     a("")
     RESULTS_MD.write_text("\n".join(L) + "\n", encoding="utf-8")
     return RESULTS_MD
@@ -625,7 +742,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     rest: List[str] = []
     if "--" in argv:
         i = argv.index("--")
-        argv, rest = argv[:i], argv[i + 1:]
+        argv, rest = argv[:i], argv[i + 1 :]
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     o = sub.add_parser("ours", help="run our tests against the installed wheel (pytest args after --)")

@@ -22,16 +22,16 @@ __version__: str
 def build_info() -> _BuildInfo:
     """Version and build profile of the loaded Rust core."""
 
-def msgpack_encode(
-    obj: Any, default: Optional[Callable[[Any], Any]] = None, langgraph_default: bool = False
-) -> bytes:
+def msgpack_encode(obj: Any, default: Optional[Callable[[Any], Any]] = None, langgraph_default: bool = False) -> bytes:
     """The bytes of ``ormsgpack.packb(obj, default=default, option=<LangGraph's options>)``.
 
     Raises ``ormsgpack.MsgpackEncodeError`` where ormsgpack does. ``langgraph_default=True``
     promises ``default`` is langgraph-checkpoint's ``_msgpack_default`` (4.1-4.3).
     """
 
-def msgpack_unpackb(obj: Any, /, *, ext_hook: Optional[Callable[[int, bytes], Any]] = None, option: Optional[int] = None) -> Any:
+def msgpack_unpackb(
+    obj: Any, /, *, ext_hook: Optional[Callable[[int, bytes], Any]] = None, option: Optional[int] = None
+) -> Any:
     """``ormsgpack.unpackb``, the same objects, hook calls (same values, same order) and
     ``MsgpackDecodeError`` (``ValueError``) for bad input. LangGraph's call (bytes,
     ``ext_hook``, ``option=OPT_NON_STR_KEYS``) on a large blob of mostly plain data runs
@@ -88,7 +88,9 @@ class ManualClock:
 class LruCache:
     """LRU cache with an optional TTL, keyed by bytes or str; safe to share across threads."""
 
-    def __new__(cls, max_size: int = 1024, ttl: Optional[float] = None, *, clock: Optional[ManualClock] = None) -> LruCache: ...
+    def __new__(
+        cls, max_size: int = 1024, ttl: Optional[float] = None, *, clock: Optional[ManualClock] = None
+    ) -> LruCache: ...
     def lookup(self, key: bytes | str) -> Tuple[bool, Any]: ...
     def get(self, key: bytes | str, default: Any = None) -> Any: ...
     def put(

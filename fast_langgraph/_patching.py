@@ -302,8 +302,11 @@ def _refresh_status(state: PatchState) -> None:
     required = _required_targets(state.spec)
     done = all((t.module, t.attribute) in state.swapped for t in required)
     state.status = APPLIED if done and state.swapped else PENDING
-    state.reason = "" if state.status == APPLIED else "waiting for %s to be imported" % ", ".join(
-        t.module for t in required if (t.module, t.attribute) not in state.swapped
+    state.reason = (
+        ""
+        if state.status == APPLIED
+        else "waiting for %s to be imported"
+        % ", ".join(t.module for t in required if (t.module, t.attribute) not in state.swapped)
     )
 
 
@@ -333,7 +336,11 @@ def _apply_target(state: PatchState, target: Target, module: Any) -> None:
                 original = getattr(owner, name)
             except AttributeError:
                 if target.required:
-                    _report(state, SKIPPED, "%s does not exist in %s %s" % (target.qualname, state.spec.distribution, version))
+                    _report(
+                        state,
+                        SKIPPED,
+                        "%s does not exist in %s %s" % (target.qualname, state.spec.distribution, version),
+                    )
                 else:
                     state.target_notes[key] = "absent (optional)"
                 return

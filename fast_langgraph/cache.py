@@ -132,7 +132,7 @@ class _KeyBuilder:
             return make_key(custom)
         names = self.positional_names
         if names is not None and not kwargs and len(args) <= len(names):
-            missing = self.defaults[len(args):]
+            missing = self.defaults[len(args) :]
             if inspect.Parameter.empty not in missing:
                 return make_key(args + missing)
         if self.signature is None:

@@ -135,8 +135,7 @@ def _foreign_package_report(package_dir: Optional[str] = None) -> Optional[Dict[
     except OSError:
         names = []
     files = sorted(
-        n for n in names
-        if n in FOREIGN_MODULES or (n.startswith("fast_langgraph.") and n.endswith((".so", ".pyd")))
+        n for n in names if n in FOREIGN_MODULES or (n.startswith("fast_langgraph.") and n.endswith((".so", ".pyd")))
     )
     site_dir = os.path.dirname(package_dir)
     metadata = []
@@ -205,8 +204,11 @@ def collect() -> Dict[str, Any]:
         problems.append(
             "the autoload is not active in this interpreter (%s); install fast_langgraph into this "
             "environment (docs/install.md: not from the public index, whose fast-langgraph is another project), "
-            "or call fast_langgraph.patch() explicitly" % (
-                "no %s found in site-packages" % PTH_NAME if not autoload["pth_files"] else "site disabled, e.g. python -S"
+            "or call fast_langgraph.patch() explicitly"
+            % (
+                "no %s found in site-packages" % PTH_NAME
+                if not autoload["pth_files"]
+                else "site disabled, e.g. python -S"
             )
         )
     foreign = _foreign_package_report()
@@ -216,7 +218,8 @@ def collect() -> Dict[str, Any]:
     if sqlite_info and sqlite_info["rust_sqlite_version"] not in (None, sqlite_info["python_sqlite3_version"]):
         problems.append(
             "RustSqliteSaver uses SQLite %s but Python's sqlite3 uses %s: two SQLite libraries in one "
-            "process must not open the same database file" % (sqlite_info["rust_sqlite_version"], sqlite_info["python_sqlite3_version"])
+            "process must not open the same database file"
+            % (sqlite_info["rust_sqlite_version"], sqlite_info["python_sqlite3_version"])
         )
     for entry in patches:
         # A patch outside its declared version range is expected not to apply.
@@ -227,8 +230,16 @@ def collect() -> Dict[str, Any]:
             entry["message_codec"] = _message_codec_report(entry)
     return {
         "fast_langgraph": fast_langgraph.__version__,
-        "rust_core": {"loaded": core is not None, "error": _rust.core_error(), "build": core.build_info() if core else None},
-        "python": {"version": platform.python_version(), "executable": sys.executable, "implementation": platform.python_implementation()},
+        "rust_core": {
+            "loaded": core is not None,
+            "error": _rust.core_error(),
+            "build": core.build_info() if core else None,
+        },
+        "python": {
+            "version": platform.python_version(),
+            "executable": sys.executable,
+            "implementation": platform.python_implementation(),
+        },
         "versions": {name: _patching.installed_version(name) for name in DISTRIBUTIONS},
         "autoload": autoload,
         "patches": patches,
@@ -249,7 +260,10 @@ def render(report: Dict[str, Any]) -> str:
     lines.append("   ".join("%s %s" % (k, v or "not installed") for k, v in report["versions"].items()))
     auto = report["autoload"]
     pth = ", ".join(auto["pth_files"]) or "not installed"
-    lines.append("autoload: %s; %s (bootstrap: %s)" % (pth, "active" if auto["active"] else "not active", auto["bootstrap_state"]))
+    lines.append(
+        "autoload: %s; %s (bootstrap: %s)"
+        % (pth, "active" if auto["active"] else "not active", auto["bootstrap_state"])
+    )
     lines.append(
         "switches: " + "  ".join("%s=%s" % (k, "(unset)" if v is None else v) for k, v in auto["switches"].items())
     )
@@ -258,7 +272,10 @@ def render(report: Dict[str, Any]) -> str:
         lines.append("SQLite: RustSqliteSaver unavailable in this interpreter: %s" % sq["saver_unavailable"])
     elif sq:
         pragmas = " ".join("%s=%s" % kv for kv in sq["saver_default_pragmas"].items())
-        lines.append("SQLite %s (Python sqlite3: %s); RustSqliteSaver defaults: %s" % (sq["rust_sqlite_version"], sq["python_sqlite3_version"], pragmas))
+        lines.append(
+            "SQLite %s (Python sqlite3: %s); RustSqliteSaver defaults: %s"
+            % (sq["rust_sqlite_version"], sq["python_sqlite3_version"], pragmas)
+        )
     lines.append("")
     width = max([len(p["name"]) for p in report["patches"]] + [5])
     lines.append("%-*s  %-8s  %s" % (width, "patch", "status", "reason / targets"))

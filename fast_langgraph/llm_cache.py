@@ -43,7 +43,9 @@ _DIRECT = b"dx"
 class RustLLMCache(InlineAsyncLLMCacheMethods, BaseCache):
     """LRU/TTL cache of LLM responses (``max_size=0``: unbounded; ``ttl`` in seconds)."""
 
-    def __init__(self, max_size: int = 10_000, ttl: Optional[float] = None, *, clock: Optional[ManualClock] = None) -> None:
+    def __init__(
+        self, max_size: int = 10_000, ttl: Optional[float] = None, *, clock: Optional[ManualClock] = None
+    ) -> None:
         self._store = LruCache(max_size, ttl, clock=clock)
 
     # Direct use -------------------------------------------------------------
@@ -70,4 +72,3 @@ class RustLLMCache(InlineAsyncLLMCacheMethods, BaseCache):
 
     def clear(self, **kwargs: Any) -> None:
         self._store.clear()
-

@@ -58,7 +58,20 @@ import math
 import struct
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
 from urllib.parse import quote
 
 from fast_langgraph._rust import require_core
@@ -203,7 +216,11 @@ class RedisStore:
             log.warning(
                 "fast_langgraph: Redis cache at %s failed during %s (%s: %s); cache reads are misses and "
                 "writes are skipped until it answers again (retried every %gs)",
-                self._where, what, type(exc).__name__, exc, self.backoff,
+                self._where,
+                what,
+                type(exc).__name__,
+                exc,
+                self.backoff,
             )
         else:
             log.debug("fast_langgraph: Redis cache at %s still failing (%s: %s)", self._where, type(exc).__name__, exc)
@@ -650,4 +667,3 @@ class RedisLLMCache(InlineAsyncLLMCacheMethods, _LangChainBaseCache):  # type: i
     def clear(self, **kwargs: Any) -> None:
         """Remove every LLM-cache entry under the store's prefix (node-cache keys stay)."""
         self.store.delete_prefix(_LLM)
-

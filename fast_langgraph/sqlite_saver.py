@@ -56,7 +56,22 @@ import logging
 import os
 import random
 from contextlib import asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncIterator,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+    cast,
+)
 
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
@@ -118,14 +133,11 @@ def _after_fork_in_child() -> None:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
-    )
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
 
 # The SQLite store's list() fetches rows in pages of this many checkpoints, so a
 # half-consumed generator holds no lock and little memory.
 _LIST_PAGE = 32
-
 
 
 #: langgraph-checkpoint releases this saver is verified against: the task_path schema and
@@ -147,6 +159,7 @@ def check_supported_checkpoint_version() -> None:
             "Use langgraph-checkpoint-sqlite's SqliteSaver with this version, or upgrade LangGraph."
             % (SUPPORTED_CHECKPOINT, installed)
         )
+
 
 class CorruptCheckpointError(ValueError):
     """A stored checkpoint (or one of its pending writes) cannot be loaded."""
@@ -319,9 +332,7 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
         )
 
     @staticmethod
-    def _list_args(
-        config: Any, filter: Optional[Dict[str, Any]], before: Any, limit: Optional[int]
-    ) -> Dict[str, Any]:
+    def _list_args(config: Any, filter: Optional[Dict[str, Any]], before: Any, limit: Optional[int]) -> Dict[str, Any]:
         args: Dict[str, Any] = {}
         if config is not None:
             configurable = config["configurable"]
@@ -366,7 +377,13 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
     ) -> Any:
         args = self._put_args(config, checkpoint, metadata)
         self._store.put(*args)
-        return {"configurable": {"thread_id": config["configurable"]["thread_id"], "checkpoint_ns": args[1], "checkpoint_id": args[2]}}
+        return {
+            "configurable": {
+                "thread_id": config["configurable"]["thread_id"],
+                "checkpoint_ns": args[1],
+                "checkpoint_id": args[2],
+            }
+        }
 
     def put_writes(self, config: Any, writes: Sequence[Tuple[str, Any]], task_id: str, task_path: str = "") -> None:
         self._store.put_writes(*self._put_writes_args(config, writes, task_id, task_path))
@@ -487,7 +504,13 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
     ) -> Any:
         args = self._put_args(config, checkpoint, metadata)
         await self._offload(self._store.put, *args)
-        return {"configurable": {"thread_id": config["configurable"]["thread_id"], "checkpoint_ns": args[1], "checkpoint_id": args[2]}}
+        return {
+            "configurable": {
+                "thread_id": config["configurable"]["thread_id"],
+                "checkpoint_ns": args[1],
+                "checkpoint_id": args[2],
+            }
+        }
 
     async def aput_writes(
         self, config: Any, writes: Sequence[Tuple[str, Any]], task_id: str, task_path: str = ""
@@ -496,7 +519,6 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
 
     async def adelete_thread(self, thread_id: str) -> None:
         await self._offload(self._store.delete_thread, str(thread_id))
-
 
     async def aget_delta_channel_history(self, *, config: Any, channels: Sequence[str]) -> Mapping[str, Any]:
         return await self._offload(functools.partial(self.get_delta_channel_history, config=config, channels=channels))

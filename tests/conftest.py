@@ -11,7 +11,9 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # `python -m pytest` from the checkout puts the source tree first on sys.path; unless
 # it was built in place (editable install), it has no Rust core: test the installed package.
-if not any(n.startswith("_core") and n.endswith((".so", ".pyd")) for n in os.listdir(os.path.join(REPO, "fast_langgraph"))):
+if not any(
+    n.startswith("_core") and n.endswith((".so", ".pyd")) for n in os.listdir(os.path.join(REPO, "fast_langgraph"))
+):
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != REPO]
 
 from fast_langgraph._switches import VARIABLES as SWITCHES  # noqa: E402  (after the sys.path fix above)
@@ -23,7 +25,9 @@ def _executor_module_name():
 
     from fast_langgraph.patches._spec import version_in_range
 
-    return "langgraph.pregel._executor" if version_in_range(version("langgraph"), ">=0.6") else "langgraph.pregel.executor"
+    return (
+        "langgraph.pregel._executor" if version_in_range(version("langgraph"), ">=0.6") else "langgraph.pregel.executor"
+    )
 
 
 def _langgraph_at_least(bound):
@@ -36,6 +40,7 @@ def _langgraph_at_least(bound):
 
 #: Node caching (``compile(cache=...)``, ``CachePolicy(ttl=...)``) arrived in LangGraph 0.4.
 needs_node_cache = pytest.mark.skipif(not _langgraph_at_least("0.4"), reason="node caching needs LangGraph >= 0.4")
+
 
 def patch_out_of_range(name):
     """Why the registry's patch ``name`` cannot apply to the installed packages, or None."""

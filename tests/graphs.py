@@ -135,11 +135,17 @@ def run(name: str) -> Any:
         cfg = {"configurable": {"thread_id": "t"}}
         results = [_norm(graph.invoke({"log": [], "total": 0}, cfg)) for _ in range(3)]
         history = [_norm(s.values) for s in graph.get_state_history(cfg) if s.values]
-        updates = sorted(json.dumps(c, sort_keys=True) for c in graph.stream({"log": [], "total": 1}, {"configurable": {"thread_id": "s"}}, stream_mode="updates"))
+        updates = sorted(
+            json.dumps(c, sort_keys=True)
+            for c in graph.stream({"log": [], "total": 1}, {"configurable": {"thread_id": "s"}}, stream_mode="updates")
+        )
         return {"results": results, "history": history, "updates": updates}
     if name == "nested":
         graph = nested_graph(MemorySaver())
-        return [_norm(graph.invoke({"log": [], "total": 0}, {"configurable": {"thread_id": str(i)}, "max_concurrency": 1})) for i in range(3)]
+        return [
+            _norm(graph.invoke({"log": [], "total": 0}, {"configurable": {"thread_id": str(i)}, "max_concurrency": 1}))
+            for i in range(3)
+        ]
     if name == "send":
         return [_norm(send_graph().invoke({"log": [], "total": 0}, {"max_concurrency": 3}))]
     if name == "tools":

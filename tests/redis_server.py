@@ -21,7 +21,11 @@ BINARY_ENV = "REDIS_SERVER"  # path of redis-server, if not on PATH
 
 def redis_server_binary() -> Optional[str]:
     explicit = os.environ.get(BINARY_ENV)
-    candidates = [explicit] if explicit else [shutil.which("redis-server"), "/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+    candidates = (
+        [explicit]
+        if explicit
+        else [shutil.which("redis-server"), "/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+    )
     return next((p for p in candidates if p and os.access(p, os.X_OK)), None)
 
 

@@ -17,7 +17,9 @@ import sqlite3
 import subprocess
 import sys
 
-TRY_WRITE = "import sqlite3, sys; sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None).execute('BEGIN IMMEDIATE')"
+TRY_WRITE = (
+    "import sqlite3, sys; sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None).execute('BEGIN IMMEDIATE')"
+)
 
 
 def other_process_can_write(path):
@@ -34,7 +36,9 @@ class _Store:
     def __init__(self, path, journal_mode, busy_timeout=5.0):
         from fast_langgraph.sqlite_saver import SqliteCheckpointStore
 
-        self._store = SqliteCheckpointStore(path, journal_mode=journal_mode, synchronous="FULL", busy_timeout=busy_timeout)
+        self._store = SqliteCheckpointStore(
+            path, journal_mode=journal_mode, synchronous="FULL", busy_timeout=busy_timeout
+        )
 
     def get_tuple(self, config):
         return self._store.get(config["configurable"]["thread_id"], config["configurable"]["checkpoint_ns"], None)
@@ -58,7 +62,9 @@ def open_saver(path, **options):
 
 
 def main(path):
-    open_saver(path, journal_mode="DELETE").close()  # the schema, in rollback-journal mode (file locks, no shared memory)
+    open_saver(
+        path, journal_mode="DELETE"
+    ).close()  # the schema, in rollback-journal mode (file locks, no shared memory)
     holder = sqlite3.connect(path, isolation_level=None)
     assert other_process_can_write(path), "the probe cannot see a free database"
     holder.execute("BEGIN IMMEDIATE")

@@ -32,6 +32,7 @@ def _back_to_the_environment_after_this_module():
     yield
     fast_langgraph.patch(async_callbacks=None)
 
+
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from langchain_core.callbacks import manager as cb_manager  # noqa: E402

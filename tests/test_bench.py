@@ -21,7 +21,10 @@ def test_suite_quick_subset(py):
 
 
 def test_cache_bench_checks_results(py):
-    proc = py("from fast_langgraph.bench.caches import main; main(['--calls', '2000', '--invokes', '5', '--json'])", timeout=300)
+    proc = py(
+        "from fast_langgraph.bench.caches import main; main(['--calls', '2000', '--invokes', '5', '--json'])",
+        timeout=300,
+    )
     impls = {r["impl"] for r in json.loads(proc.stdout)}
     assert "fast_langgraph.cached" in impls and "functools.lru_cache" in impls
 
@@ -72,16 +75,30 @@ def test_markdown_table_states_machine_versions_command_and_spread():
     rows = [
         _row("fanout4_memory", (3000.0, 3200.0, 3400.0), (2000.0, 2100.0, 2200.0)),
         _row("linear10_sync", (60.0, 66.0, 70.0), (64.0, 66.0, 80.0), same_result=False),
-        {"workload": "agent_sqlite_50_turns", "error": "vanilla: ModuleNotFoundError: No module named 'langgraph.checkpoint.sqlite'"},
+        {
+            "workload": "agent_sqlite_50_turns",
+            "error": "vanilla: ModuleNotFoundError: No module named 'langgraph.checkpoint.sqlite'",
+        },
     ]
     text = render_markdown(rows, machine, "python -m fast_langgraph.bench --rounds 3", 3)
     assert "`python -m fast_langgraph.bench --rounds 3`" in text
-    for fact in ("Test CPU @ 1 GHz", "4 logical CPUs (2 usable)", "2026-01-02 03:04 UTC", "Python 3.11.7", "LangGraph 1.2.24", "(release Rust core)", "3 rounds"):
+    for fact in (
+        "Test CPU @ 1 GHz",
+        "4 logical CPUs (2 usable)",
+        "2026-01-02 03:04 UTC",
+        "Python 3.11.7",
+        "LangGraph 1.2.24",
+        "(release Rust core)",
+        "3 rounds",
+    ):
         assert fact in text, fact
     lines = text.splitlines()
     assert "| `fanout4_memory` | 3200 (3000–3400) | 2100 (2000–2200) | 1.52× (1.36–1.70) | equal |" in lines
     assert "| `linear10_sync` | 66.0 (60.0–70.0) | 66.0 (64.0–80.0) | 1.00× (0.75–1.09) | **different** |" in lines
-    assert any(line.startswith("| `agent_sqlite_50_turns` |") and "skipped: vanilla: ModuleNotFoundError" in line for line in lines)
+    assert any(
+        line.startswith("| `agent_sqlite_50_turns` |") and "skipped: vanilla: ModuleNotFoundError" in line
+        for line in lines
+    )
     # every table row has the header's five columns
     table = [line for line in lines if line.startswith("|")]
     assert len(table) == 5 and {line.count("|") - line.count("\\|") for line in table} == {6}
@@ -91,7 +108,9 @@ def test_markdown_names_both_sides_under_compare():
     from fast_langgraph.bench.suite import render_markdown
 
     other = dict(MACHINE["vanilla"], python="3.12.1", **{"fast-langgraph": None})
-    text = render_markdown([], dict(MACHINE, accelerated=other), "python -m fast_langgraph.bench --compare /x/python", 5)
+    text = render_markdown(
+        [], dict(MACHINE, accelerated=other), "python -m fast_langgraph.bench --compare /x/python", 5
+    )
     assert "vanilla: Python 3.11.7" in text and "accelerated: Python 3.12.1" in text
 
 
@@ -169,18 +188,31 @@ def test_breakdown_splits_shared_callees_by_caller():
 
 
 def test_ceilings_reports_a_share_per_function(py):
-    proc = py("import sys; from fast_langgraph.bench.ceilings import main; sys.exit(main(['--workloads', 'linear10_sync', '--ops', '3', '--json']))", timeout=300)
+    proc = py(
+        "import sys; from fast_langgraph.bench.ceilings import main; sys.exit(main(['--workloads', 'linear10_sync', '--ops', '3', '--json']))",
+        timeout=300,
+    )
     rows = {r["label"]: r for r in json.loads(proc.stdout)["linear10_sync"]}
-    assert all("error" not in r or "AttributeError" in r["error"] or "KeyError" in r["error"] for r in rows.values()), rows
+    assert all("error" not in r or "AttributeError" in r["error"] or "KeyError" in r["error"] for r in rows.values()), (
+        rows
+    )
     tick = rows["phase: loop.tick (prepare tasks, emit checkpoint)"]
     assert tick["calls_per_op"] == 12 and 0 < tick["share"] < 1 and tick["ceiling"] > 1
     assert rows["saver: InMemorySaver.put (its thread)"]["calls_per_op"] == 0  # no saver on this graph
 
 
 def test_serde_parts_runs_and_checks_equal(py):
-    proc = py("import sys; from fast_langgraph.bench.serde import main; sys.exit(main(['--parts', '--budget', '0.02', '--json']))", timeout=300)
+    proc = py(
+        "import sys; from fast_langgraph.bench.serde import main; sys.exit(main(['--parts', '--budget', '0.02', '--json']))",
+        timeout=300,
+    )
     result = json.loads(proc.stdout)
-    assert [r["class"] for r in result["per_message_class"]] == ["HumanMessage", "AIMessage", "ToolMessage", "AIMessage"]
+    assert [r["class"] for r in result["per_message_class"]] == [
+        "HumanMessage",
+        "AIMessage",
+        "ToolMessage",
+        "AIMessage",
+    ]
     building = result["object_building_gc_off"]
     from fast_langgraph._rust import require_core
 
@@ -191,7 +223,10 @@ def test_serde_parts_runs_and_checks_equal(py):
 
 
 def test_serde_corrupt_runs_and_checks_errors_equal(py):
-    proc = py("import sys; from fast_langgraph.bench.serde import main; sys.exit(main(['--corrupt', '--rounds', '2', '--decodes', '1', '--json']))", timeout=300)
+    proc = py(
+        "import sys; from fast_langgraph.bench.serde import main; sys.exit(main(['--corrupt', '--rounds', '2', '--decodes', '1', '--json']))",
+        timeout=300,
+    )
     result = json.loads(proc.stdout)
     # Out of the serde patch's range both sides decode with LangGraph's own code: there this
     # checks only that the benchmark runs and reports the patch as skipped.
@@ -219,7 +254,22 @@ def test_production_bench_sqlite_cases_check_results(py, tmp_path):
     py(
         "import sys; from fast_langgraph.bench.production import main; "
         "sys.exit(main(%r))"
-        % (["--rounds", "1", "--turns", "2", "--threads", "3", "--concurrent-turns", "1", "--json", str(out), "--cases"] + cases),
+        % (
+            [
+                "--rounds",
+                "1",
+                "--turns",
+                "2",
+                "--threads",
+                "3",
+                "--concurrent-turns",
+                "1",
+                "--json",
+                str(out),
+                "--cases",
+            ]
+            + cases
+        ),
         timeout=300,
         FAST_LANGGRAPH_POSTGRES_DSN=dsn,
     )

@@ -67,8 +67,9 @@ def test_lists_cases_in_pyperf_task_order(tree):
 
 
 def test_runs_each_mode_in_pyperf_workers_and_checks_results(tree):
-    result = upstream_programs.run(tree, ["fan", "fan_sync"], rounds=1, values=1, min_time=0.001, check=True,
-                                   log=lambda *_: None)
+    result = upstream_programs.run(
+        tree, ["fan", "fan_sync"], rounds=1, values=1, min_time=0.001, check=True, log=lambda *_: None
+    )
     rows = {r["case"]: r for r in result["rows"]}
     for name in ("fan", "fan_sync"):
         assert "error" not in rows[name], rows[name]

@@ -9,10 +9,7 @@ import pytest
 from conftest import EXECUTOR_MODULE
 
 REPO = Path(__file__).resolve().parent.parent
-PATCHED = (
-    "import %s as m; "
-    "print(m.get_executor_for_config.__module__)" % EXECUTOR_MODULE
-)
+PATCHED = "import %s as m; print(m.get_executor_for_config.__module__)" % EXECUTOR_MODULE
 
 
 def test_pth_source_is_what_the_wheel_ships():
@@ -67,9 +64,7 @@ def _no_site_prelude():
 
 def test_explicit_patch_without_site(py):
     out = py(
-        _no_site_prelude()
-        + "import fast_langgraph; fast_langgraph.patch()\n"
-        + PATCHED.replace("; ", "\n"),
+        _no_site_prelude() + "import fast_langgraph; fast_langgraph.patch()\n" + PATCHED.replace("; ", "\n"),
         "-S",
     )
     assert out.stdout.strip() == "fast_langgraph.executor_pool"
@@ -119,7 +114,8 @@ def test_activation_failure_never_reaches_the_program(py):
         import langgraph.graph, %s as m
         from fast_langgraph import _bootstrap
         print(_bootstrap.state.split(':')[0], m.get_executor_for_config.__module__)
-        """ % EXECUTOR_MODULE
+        """
+        % EXECUTOR_MODULE
     )
     assert proc.stdout.split() == ["failed", "langchain_core.runnables.config"]
     assert proc.stderr.count("fast_langgraph could not activate") == 1

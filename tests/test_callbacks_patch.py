@@ -82,7 +82,9 @@ def test_merge_metadata_dicts(base, incoming):
     assert got is not base and got is not incoming
     if "lc_versions" in got and isinstance(expected["lc_versions"], dict):
         # copied or shared exactly where the original copies or shares
-        assert (got["lc_versions"] is incoming.get("lc_versions")) == (expected["lc_versions"] is incoming.get("lc_versions"))
+        assert (got["lc_versions"] is incoming.get("lc_versions")) == (
+            expected["lc_versions"] is incoming.get("lc_versions")
+        )
         assert (got["lc_versions"] is base.get("lc_versions")) == (expected["lc_versions"] is base.get("lc_versions"))
 
 
@@ -91,7 +93,10 @@ def _snapshot(m: Any, parent: Any) -> Any:
     return (
         type(m),
         m.parent_run_id,
-        [(name, type(getattr(m, name)), list(map(id, getattr(m, name))) if "handlers" in name else getattr(m, name)) for name in lists],
+        [
+            (name, type(getattr(m, name)), list(map(id, getattr(m, name))) if "handlers" in name else getattr(m, name))
+            for name in lists
+        ],
         # which attributes share an object with the parent's (none should, in either version)
         [getattr(m, a) is getattr(parent, b) for a in lists for b in lists if hasattr(parent, b)],
         [getattr(m, a) is getattr(m, b) for a in lists for b in lists if a < b],

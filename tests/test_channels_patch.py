@@ -121,7 +121,10 @@ def run(fn, scenario, use_versions: bool, caplog) -> Any:
 
     caplog.clear()
     try:
-        result = ("returned", sorted(fn(checkpoint, channels, tasks, next_version if use_versions else None, scenario["triggers"])))
+        result = (
+            "returned",
+            sorted(fn(checkpoint, channels, tasks, next_version if use_versions else None, scenario["triggers"])),
+        )
     except Exception as exc:  # noqa: BLE001 - compared
         result = ("raised", type(exc).__name__, str(exc))
     logs = [r.getMessage() for r in caplog.records]
@@ -180,7 +183,11 @@ def scenarios(draw):
     return {
         "channels": channels,
         "versions": draw(st.dictionaries(st.sampled_from(names + ["__start__"]), st.integers(1, 9), max_size=4)),
-        "seen": draw(st.dictionaries(st.sampled_from(["n0", "n1"]), st.dictionaries(channel_names, st.integers(1, 9), max_size=2), max_size=2)),
+        "seen": draw(
+            st.dictionaries(
+                st.sampled_from(["n0", "n1"]), st.dictionaries(channel_names, st.integers(1, 9), max_size=2), max_size=2
+            )
+        ),
         "tasks": tasks,
         "triggers": draw(st.sampled_from([{}, {names[0]: ["n0"]}, {"c9": ["n1"]}])),
     }
@@ -196,7 +203,9 @@ def writes_for(scenario: Dict[str, Any]) -> Dict[str, Any]:
     return scenario
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(scenario=scenarios(), use_versions=st.booleans())
 def test_differential(scenario, use_versions, caplog):
     check(writes_for(scenario), caplog, use_versions)
@@ -258,7 +267,12 @@ def test_paths_tied_in_their_first_three_parts_keep_langgraphs_order(caplog):
         "versions": {},
         "seen": {},
         "tasks": [
-            {"path": (0, "__pregel_pull", "__pregel_pull", "__pregel_pull"), "name": "n0", "writes": [("unknown", 0)], "triggers": []},
+            {
+                "path": (0, "__pregel_pull", "__pregel_pull", "__pregel_pull"),
+                "name": "n0",
+                "writes": [("unknown", 0)],
+                "triggers": [],
+            },
             {"path": (0, "__pregel_pull", "__pregel_pull"), "name": "n0", "writes": [("unknown", 0)], "triggers": []},
         ],
         "triggers": {},

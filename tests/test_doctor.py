@@ -85,7 +85,12 @@ FOREIGN_RECORD = [
     "fast_langgraph-0.1.15.dist-info/METADATA",
     "fast_langgraph-0.1.15.dist-info/RECORD",
 ]
-OWN_RECORD = ["fast_langgraph/__init__.py", "fast_langgraph/_bootstrap.py", "fast_langgraph/doctor.py", "fast_langgraph-0.1.0.dist-info/RECORD"]
+OWN_RECORD = [
+    "fast_langgraph/__init__.py",
+    "fast_langgraph/_bootstrap.py",
+    "fast_langgraph/doctor.py",
+    "fast_langgraph-0.1.0.dist-info/RECORD",
+]
 
 
 def _site(tmp_path, *records):
@@ -116,10 +121,20 @@ def test_foreign_package_in_our_folder_is_a_problem(tmp_path, leftover):
     elif leftover == "metadata":  # the files are gone, pip's record of them is not
         (site / "fast_langgraph-0.1.15.dist-info" / "RECORD").write_text("".join("%s,,\n" % n for n in FOREIGN_RECORD))
     report = doctor_module._foreign_package_report(str(site / "fast_langgraph"))
-    expected_files = [] if leftover == "metadata" else [
-        "accelerator.py", "algo_shims.py", "cache_decorator.py", "checkpoint_wrapper.py",
-        "executor_cache.py", "fast_langgraph.abi3.so", "optimizations.py", "shim.py",
-    ]
+    expected_files = (
+        []
+        if leftover == "metadata"
+        else [
+            "accelerator.py",
+            "algo_shims.py",
+            "cache_decorator.py",
+            "checkpoint_wrapper.py",
+            "executor_cache.py",
+            "fast_langgraph.abi3.so",
+            "optimizations.py",
+            "shim.py",
+        ]
+    )
     assert report["files"] == expected_files
     assert report["metadata"] == ([] if leftover == "files" else [str(site / "fast_langgraph-0.1.15.dist-info")])
     problem = doctor_module._foreign_package_problem(report)

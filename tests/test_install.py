@@ -36,18 +36,32 @@ PROBE = (
 def make_venv(path):
     venv.EnvBuilder(with_pip=True).create(path)
     python = path / "bin" / "python"
-    purelib = subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip()
+    purelib = subprocess.check_output(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+    ).strip()
     # This environment's packages (LangGraph, maturin), after the venv's own.
     (Path(purelib) / "zz_outer_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return python, Path(purelib)
 
 
 def pip(python, *args):
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", *args], check=True, env=clean_env(), timeout=900)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", *args],
+        check=True,
+        env=clean_env(),
+        timeout=900,
+    )
 
 
 def probe(python, **env):
-    proc = subprocess.run([str(python), "-c", PROBE], capture_output=True, text=True, cwd=tempfile.gettempdir(), env=clean_env(**env), timeout=120)
+    proc = subprocess.run(
+        [str(python), "-c", PROBE],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        env=clean_env(**env),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.split()
 
@@ -112,15 +126,28 @@ def test_wheel_is_for_an_index(tmp_path, wheel):
 def assert_links_no_sqlite(core):
     """No SQLite linked (the core uses the copy Python's sqlite3 loaded: src/checkpoint/sqlite_api.rs),
     and nothing beyond what every manylinux/musllinux system has."""
-    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", subprocess.check_output(["readelf", "-d", str(core)], text=True))
+    needed = re.findall(
+        r"\(NEEDED\)\s+Shared library: \[(.+?)\]", subprocess.check_output(["readelf", "-d", str(core)], text=True)
+    )
     assert not [lib for lib in needed if "sqlite" in lib], needed
-    assert set(needed) <= {"libc.so.6", "libm.so.6", "libgcc_s.so.1", "libpthread.so.0", "libdl.so.2", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"}, needed
+    assert set(needed) <= {
+        "libc.so.6",
+        "libm.so.6",
+        "libgcc_s.so.1",
+        "libpthread.so.0",
+        "libdl.so.2",
+        "ld-linux-x86-64.so.2",
+        "ld-linux-aarch64.so.1",
+        "libc.musl-x86_64.so.1",
+        "libc.musl-aarch64.so.1",
+    }, needed
 
 
 def _path_without_rust():
     """PATH less every folder that holds cargo or rustc."""
     return os.pathsep.join(
-        d for d in os.environ.get("PATH", "").split(os.pathsep)
+        d
+        for d in os.environ.get("PATH", "").split(os.pathsep)
         if d and not any(os.path.exists(os.path.join(d, tool)) for tool in ("cargo", "rustc"))
     )
 
@@ -142,12 +169,19 @@ def test_wheel_installs_and_runs_as_a_user_would(tmp_path, wheel):
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--only-binary", ":all:", str(wheel), "langgraph==" + lg]
         + (["-c", str(constraints)] if constraints.exists() else []),
-        check=True, env=env, cwd=str(tmp_path), timeout=900,
+        check=True,
+        env=env,
+        cwd=str(tmp_path),
+        timeout=900,
     )
 
     proc = subprocess.run(
         [str(python), str(REPO / "tests" / "wheel_smoke.py"), str(tmp_path)],
-        capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+        timeout=600,
     )
     assert proc.returncode == 0 and proc.stdout.rstrip().endswith("smoke test passed"), proc.stdout + proc.stderr
 
@@ -158,10 +192,19 @@ def test_doctor_flags_the_other_fast_langgraph_in_the_same_folder(tmp_path, whee
     python, purelib = make_venv(tmp_path / "venv")
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--no-deps", "--only-binary", ":all:", "fast-langgraph==0.1.15"],
-        check=True, env=clean_env(), timeout=900,
+        check=True,
+        env=clean_env(),
+        timeout=900,
     )
     pip(python, str(wheel))
-    proc = subprocess.run([str(python), "-m", "fast_langgraph.doctor"], capture_output=True, text=True, env=clean_env(), cwd=str(tmp_path), timeout=300)
+    proc = subprocess.run(
+        [str(python), "-m", "fast_langgraph.doctor"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=str(tmp_path),
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "another project's fast_langgraph" in proc.stdout and "accelerator.py" in proc.stdout, proc.stdout
     assert "fast_langgraph-0.1.15.dist-info" in proc.stdout and "pip uninstall -y fast-langgraph" in proc.stdout
@@ -178,9 +221,18 @@ def test_sdist_builds_and_installs(tmp_path):
     python, purelib = make_venv(tmp_path / "venv")
     # This checkout's target folder: the crates are built once, not again per test run.
     env = clean_env(CARGO_TARGET_DIR=str(REPO / "target"))
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(sdist)], check=True, env=env, timeout=1800)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(sdist)], check=True, env=env, timeout=1800
+    )
     assert probe(python)[0] == "fast_langgraph.executor_pool"
     if sys.platform.startswith("linux"):
         assert_links_no_sqlite(next((purelib / "fast_langgraph").glob("_core*.so")))
-    proc = subprocess.run([str(python), str(REPO / "tests" / "sqlite_lock_probe.py"), str(tmp_path / "lock.db")], capture_output=True, text=True, env=clean_env(), cwd=str(tmp_path), timeout=300)
+    proc = subprocess.run(
+        [str(python), str(REPO / "tests" / "sqlite_lock_probe.py"), str(tmp_path / "lock.db")],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=str(tmp_path),
+        timeout=300,
+    )
     assert proc.stdout.strip() == "lock held", proc.stdout + proc.stderr

@@ -68,7 +68,9 @@ def test_same_as_langgraph(base, new):
 
 def test_merge_configs_uses_it():
     assert _config._merge_metadata is not ORIGINAL
-    config = _config.merge_configs({"metadata": {"a": 1, "n": {"x": 1}}}, {"metadata": {"langgraph_step": 2, "t": ("a",)}})
+    config = _config.merge_configs(
+        {"metadata": {"a": 1, "n": {"x": 1}}}, {"metadata": {"langgraph_step": 2, "t": ("a",)}}
+    )
     assert config["metadata"] == {"a": 1, "n": {"x": 1}, "langgraph_step": 2, "t": ("a",)}
     fast_langgraph.unpatch("merge_metadata")
     try:

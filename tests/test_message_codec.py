@@ -135,9 +135,20 @@ leaf = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(
 tree = st.recursive(leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(text, c, max_size=3), max_leaves=8)
 # Values the codec must leave to model_dump(): not plain builtin trees.
 odd_leaf = st.sampled_from(
-    [(1, 2), dt.datetime(2024, 1, 2, 3, 4, 5), uuid.UUID(int=7), b"raw", {1, 2}, frozenset(), 2.5j if False else 3, {1: "int key"}]
+    [
+        (1, 2),
+        dt.datetime(2024, 1, 2, 3, 4, 5),
+        uuid.UUID(int=7),
+        b"raw",
+        {1, 2},
+        frozenset(),
+        2.5j if False else 3,
+        {1: "int key"},
+    ]
 )
-any_tree = st.one_of(tree, st.recursive(odd_leaf, lambda c: st.lists(c, max_size=2) | st.dictionaries(text, c, max_size=2), max_leaves=3))
+any_tree = st.one_of(
+    tree, st.recursive(odd_leaf, lambda c: st.lists(c, max_size=2) | st.dictionaries(text, c, max_size=2), max_leaves=3)
+)
 args = st.dictionaries(text, any_tree, max_size=3)
 
 block = st.one_of(
@@ -152,7 +163,11 @@ block = st.one_of(
 content = text | st.lists(block, max_size=4)
 tool_call = st.builds(lambda n, a, i: {"name": n, "args": a, "id": i, "type": "tool_call"}, text, args, opt_text)
 invalid_tool_call = st.builds(
-    lambda n, a, i, e: {"type": "invalid_tool_call", "id": i, "name": n, "args": a, "error": e}, opt_text, opt_text, opt_text, opt_text
+    lambda n, a, i, e: {"type": "invalid_tool_call", "id": i, "name": n, "args": a, "error": e},
+    opt_text,
+    opt_text,
+    opt_text,
+    opt_text,
 )
 counts = st.integers(0, 10**6)
 details_in = st.fixed_dictionaries({}, optional={"audio": counts, "cache_creation": counts, "cache_read": counts})
@@ -164,13 +179,28 @@ usage = st.none() | st.fixed_dictionaries(
 metadata = st.dictionaries(text, any_tree, max_size=3)
 common = {"additional_kwargs": metadata, "response_metadata": metadata, "name": opt_text, "id": opt_text}
 tool_call_chunk = st.builds(
-    lambda n, a, i, x: {"name": n, "args": a, "id": i, "index": x, "type": "tool_call_chunk"}, opt_text, opt_text, opt_text, st.none() | st.integers(0, 5)
+    lambda n, a, i, x: {"name": n, "args": a, "id": i, "index": x, "type": "tool_call_chunk"},
+    opt_text,
+    opt_text,
+    opt_text,
+    st.none() | st.integers(0, 5),
 )
 
 
 CLASSES = [
-    m.HumanMessage, m.SystemMessage, m.AIMessage, m.ToolMessage, m.ChatMessage, m.FunctionMessage, m.RemoveMessage,
-    m.HumanMessageChunk, m.SystemMessageChunk, m.ChatMessageChunk, m.FunctionMessageChunk, m.ToolMessageChunk, m.AIMessageChunk,
+    m.HumanMessage,
+    m.SystemMessage,
+    m.AIMessage,
+    m.ToolMessage,
+    m.ChatMessage,
+    m.FunctionMessage,
+    m.RemoveMessage,
+    m.HumanMessageChunk,
+    m.SystemMessageChunk,
+    m.ChatMessageChunk,
+    m.FunctionMessageChunk,
+    m.ToolMessageChunk,
+    m.AIMessageChunk,
 ]
 
 
@@ -180,7 +210,12 @@ def message(draw: Any) -> Any:
     cls = draw(st.sampled_from(CLASSES))
     if cls is m.RemoveMessage:
         return cls(id=draw(text))
-    kwargs = {"content": draw(content), "additional_kwargs": draw(metadata), "response_metadata": draw(metadata), "id": draw(opt_text)}
+    kwargs = {
+        "content": draw(content),
+        "additional_kwargs": draw(metadata),
+        "response_metadata": draw(metadata),
+        "id": draw(opt_text),
+    }
     kwargs["name"] = draw(text if cls in (m.FunctionMessage, m.FunctionMessageChunk) else opt_text)
     if cls in (m.AIMessage, m.AIMessageChunk):
         kwargs["tool_calls"] = draw(st.lists(tool_call, max_size=3))
@@ -188,7 +223,17 @@ def message(draw: Any) -> Any:
         kwargs["usage_metadata"] = draw(usage)
     if cls is m.AIMessageChunk:
         # Its validator json.dumps() the tool call args: JSON data only.
-        kwargs["tool_calls"] = draw(st.lists(st.builds(lambda n, a, i: {"name": n, "args": a, "id": i, "type": "tool_call"}, text, st.dictionaries(text, tree, max_size=3), opt_text), max_size=2))
+        kwargs["tool_calls"] = draw(
+            st.lists(
+                st.builds(
+                    lambda n, a, i: {"name": n, "args": a, "id": i, "type": "tool_call"},
+                    text,
+                    st.dictionaries(text, tree, max_size=3),
+                    opt_text,
+                ),
+                max_size=2,
+            )
+        )
         if draw(st.booleans()):
             kwargs = {k: v for k, v in kwargs.items() if k not in ("tool_calls", "invalid_tool_calls")}
             kwargs["tool_call_chunks"] = draw(st.lists(tool_call_chunk, max_size=2))
@@ -201,7 +246,11 @@ def message(draw: Any) -> Any:
         kwargs["role"] = draw(text)
     for key in list(kwargs):
         # Unset fields: constructed without them (fields set differs, defaults apply).
-        if key not in ("content", "tool_call_id", "role") and not (key == "name" and cls in (m.FunctionMessage, m.FunctionMessageChunk)) and draw(st.booleans()):
+        if (
+            key not in ("content", "tool_call_id", "role")
+            and not (key == "name" and cls in (m.FunctionMessage, m.FunctionMessageChunk))
+            and draw(st.booleans())
+        ):
             del kwargs[key]
     return cls(**kwargs)
 
@@ -318,34 +367,141 @@ OPENAI_CALLS = [{"id": "call_1", "type": "function", "function": {"name": "f", "
 
 LEGACY = [
     # Tool calls only in additional_kwargs (langchain-core 0.1 / early 0.2).
-    payload(*AI, {"content": "", "additional_kwargs": {"tool_calls": OPENAI_CALLS}, "response_metadata": {}, "type": "ai", "name": None, "id": None, "tool_calls": [], "invalid_tool_calls": [], "usage_metadata": None}),
+    payload(
+        *AI,
+        {
+            "content": "",
+            "additional_kwargs": {"tool_calls": OPENAI_CALLS},
+            "response_metadata": {},
+            "type": "ai",
+            "name": None,
+            "id": None,
+            "tool_calls": [],
+            "invalid_tool_calls": [],
+            "usage_metadata": None,
+        },
+    ),
     payload(*AI, {"content": "", "additional_kwargs": {"tool_calls": OPENAI_CALLS}, "type": "ai"}),
     # Missing fields, extra keys, the old `example` field (0.2-0.3).
     payload(*HUMAN, {"content": "hi", "type": "human"}),
     payload(*HUMAN, {"content": "hi", **BASE, "type": "human", "name": None, "id": None, "example": False}),
-    payload(*AI, {"content": "x", **BASE, "type": "ai", "name": None, "id": None, "example": False, "tool_calls": [], "invalid_tool_calls": [], "usage_metadata": None}),
+    payload(
+        *AI,
+        {
+            "content": "x",
+            **BASE,
+            "type": "ai",
+            "name": None,
+            "id": None,
+            "example": False,
+            "tool_calls": [],
+            "invalid_tool_calls": [],
+            "usage_metadata": None,
+        },
+    ),
     # Tool calls without "type" (0.2), with extras, usage as floats.
-    payload(*AI, {"content": "", **BASE, "type": "ai", "name": None, "id": "1", "tool_calls": [{"name": "f", "args": {"a": 1}, "id": "c"}], "invalid_tool_calls": [], "usage_metadata": None}),
-    payload(*AI, {"content": "", **BASE, "type": "ai", "name": None, "id": "1", "tool_calls": [{"name": "f", "args": {"a": 1}, "id": "c", "type": "tool_call", "extras": {}}], "invalid_tool_calls": [], "usage_metadata": None}),
-    payload(*AI, {"content": "", **BASE, "type": "ai", "name": None, "id": None, "tool_calls": [], "invalid_tool_calls": [], "usage_metadata": {"input_tokens": 1.0, "output_tokens": 2, "total_tokens": 3}}),
-    payload(*AI, {"content": "", **BASE, "type": "ai", "name": None, "id": None, "tool_calls": [], "invalid_tool_calls": [], "usage_metadata": {"total_tokens": 3, "input_tokens": 1, "output_tokens": 2}}),
+    payload(
+        *AI,
+        {
+            "content": "",
+            **BASE,
+            "type": "ai",
+            "name": None,
+            "id": "1",
+            "tool_calls": [{"name": "f", "args": {"a": 1}, "id": "c"}],
+            "invalid_tool_calls": [],
+            "usage_metadata": None,
+        },
+    ),
+    payload(
+        *AI,
+        {
+            "content": "",
+            **BASE,
+            "type": "ai",
+            "name": None,
+            "id": "1",
+            "tool_calls": [{"name": "f", "args": {"a": 1}, "id": "c", "type": "tool_call", "extras": {}}],
+            "invalid_tool_calls": [],
+            "usage_metadata": None,
+        },
+    ),
+    payload(
+        *AI,
+        {
+            "content": "",
+            **BASE,
+            "type": "ai",
+            "name": None,
+            "id": None,
+            "tool_calls": [],
+            "invalid_tool_calls": [],
+            "usage_metadata": {"input_tokens": 1.0, "output_tokens": 2, "total_tokens": 3},
+        },
+    ),
+    payload(
+        *AI,
+        {
+            "content": "",
+            **BASE,
+            "type": "ai",
+            "name": None,
+            "id": None,
+            "tool_calls": [],
+            "invalid_tool_calls": [],
+            "usage_metadata": {"total_tokens": 3, "input_tokens": 1, "output_tokens": 2},
+        },
+    ),
     # Values validation changes or refuses.
     payload(*HUMAN, {"content": None, **BASE, "type": "human", "name": None, "id": None}),
     payload(*HUMAN, {"content": "x", **BASE, "type": "human", "name": None, "id": 12}),
     payload(*HUMAN, {"content": "x", **BASE, "type": "ai", "name": None, "id": None}),
     payload(*HUMAN, {"content": [1, "a"], **BASE, "type": "human", "name": None, "id": None}),
-    payload("langchain_core.messages.tool", "ToolMessage", {"content": "x", **BASE, "type": "tool", "name": None, "id": None, "tool_call_id": 7, "artifact": None, "status": "success"}),
-    payload("langchain_core.messages.modifier", "RemoveMessage", {"content": "not empty", **BASE, "type": "remove", "name": None, "id": "x"}),
+    payload(
+        "langchain_core.messages.tool",
+        "ToolMessage",
+        {
+            "content": "x",
+            **BASE,
+            "type": "tool",
+            "name": None,
+            "id": None,
+            "tool_call_id": 7,
+            "artifact": None,
+            "status": "success",
+        },
+    ),
+    payload(
+        "langchain_core.messages.modifier",
+        "RemoveMessage",
+        {"content": "not empty", **BASE, "type": "remove", "name": None, "id": "x"},
+    ),
     # Keys out of order; a tuple payload of 3; an unknown method; no payload dict.
     payload(*HUMAN, {"type": "human", "content": "hi", **BASE, "name": None, "id": None}),
     payload(*HUMAN, {"content": "hi", **BASE, "type": "human", "name": None, "id": None}, method="other"),
     payload(*HUMAN, "not a dict"),
     # Classes the codec does not own: base classes, old module paths, unknown modules.
-    payload("langchain_core.messages.base", "BaseMessage", {"content": "x", **BASE, "type": "human", "name": None, "id": None}),
-    payload("langchain.schema.messages", "HumanMessage", {"content": "x", **BASE, "type": "human", "name": None, "id": None}),
+    payload(
+        "langchain_core.messages.base",
+        "BaseMessage",
+        {"content": "x", **BASE, "type": "human", "name": None, "id": None},
+    ),
+    payload(
+        "langchain.schema.messages", "HumanMessage", {"content": "x", **BASE, "type": "human", "name": None, "id": None}
+    ),
     payload("no.such.module", "HumanMessage", {"content": "x"}),
     # An ext value inside the fields.
-    payload(*HUMAN, {"content": "x", "additional_kwargs": {"at": ormsgpack.Ext(0, ormsgpack.packb(("uuid", "UUID", "0" * 32)))}, "response_metadata": {}, "type": "human", "name": None, "id": None}),
+    payload(
+        *HUMAN,
+        {
+            "content": "x",
+            "additional_kwargs": {"at": ormsgpack.Ext(0, ormsgpack.packb(("uuid", "UUID", "0" * 32)))},
+            "response_metadata": {},
+            "type": "human",
+            "name": None,
+            "id": None,
+        },
+    ),
 ]
 
 
@@ -512,13 +668,22 @@ def assert_builder_agrees(data: bytes, must_build: bool = False) -> None:
 
 
 # Values with what the builder declines (ext, non-str keys) and what it builds.
-key = st.one_of(text, st.integers(-5, 5), st.none(), st.booleans(), st.binary(max_size=3), st.tuples(st.integers(0, 3), text))
-wild_leaf = st.one_of(leaf, st.binary(max_size=4), st.builds(lambda c, d: ormsgpack.Ext(c, d), st.integers(0, 127), st.binary(max_size=4)))
+key = st.one_of(
+    text, st.integers(-5, 5), st.none(), st.booleans(), st.binary(max_size=3), st.tuples(st.integers(0, 3), text)
+)
+wild_leaf = st.one_of(
+    leaf, st.binary(max_size=4), st.builds(lambda c, d: ormsgpack.Ext(c, d), st.integers(0, 127), st.binary(max_size=4))
+)
 wild = st.recursive(wild_leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(key, c, max_size=3), max_leaves=10)
 
 
 @SETTINGS
-@given(message(), st.sampled_from(["none", "truncate", "flip", "insert", "delete"]), st.integers(0, 10**6), st.integers(0, 255))
+@given(
+    message(),
+    st.sampled_from(["none", "truncate", "flip", "insert", "delete"]),
+    st.integers(0, 10**6),
+    st.integers(0, 255),
+)
 def test_payload_builder_matches_ormsgpack_on_message_payloads(msg, how, at, byte):
     data = message_payload(msg)
     if how == "none":
@@ -585,7 +750,12 @@ def test_payload_builder_edge_cases():
 
 
 @SETTINGS
-@given(message(), st.sampled_from(["none", "truncate", "flip", "insert", "delete"]), st.integers(0, 10**6), st.integers(0, 255))
+@given(
+    message(),
+    st.sampled_from(["none", "truncate", "flip", "insert", "delete"]),
+    st.integers(0, 10**6),
+    st.integers(0, 255),
+)
 def test_hook_on_corrupted_payloads_matches_langgraphs(msg, how, at, byte):
     """The codec's hook against LangGraph's on intact and damaged payloads: the same
     object (or None / the field dict LangGraph returns when it cannot construct)."""

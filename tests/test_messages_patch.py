@@ -135,7 +135,9 @@ def test_matches_langgraph(counting_uuid, left, right):
 @pytest.mark.skipif(REMOVE_ALL is None, reason="REMOVE_ALL_MESSAGES arrived in LangGraph 0.3")
 def test_remove_all(counting_uuid):
     left = msgs(("h", "1"), ("a", "2"))
-    kind, result = check(counting_uuid, left, [HumanMessage(content="x", id="0"), RemoveMessage(id=REMOVE_ALL), *msgs(("a", "n"))])
+    kind, result = check(
+        counting_uuid, left, [HumanMessage(content="x", id="0"), RemoveMessage(id=REMOVE_ALL), *msgs(("a", "n"))]
+    )
     assert [m.id for m in result] == ["n"]
 
 

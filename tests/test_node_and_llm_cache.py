@@ -14,8 +14,6 @@ except ImportError:  # no langgraph.cache before langgraph-checkpoint 2.0.26
     RustNodeCache = None
 
 
-
-
 @needs_node_cache
 def test_graph_nodes_hit_the_cache():
     calls = []

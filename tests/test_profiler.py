@@ -533,8 +533,19 @@ def test_overhead_bench_checks_results():
     from fast_langgraph.bench.profiler_overhead import main
 
     proc = subprocess.run(
-        [sys.executable, "-m", "fast_langgraph.bench", "profiler", "--workload", "linear10_sync", "--rounds", "2",
-         "--invokes", "2", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "fast_langgraph.bench",
+            "profiler",
+            "--workload",
+            "linear10_sync",
+            "--rounds",
+            "2",
+            "--invokes",
+            "2",
+            "--json",
+        ],
         env=clean_env(),
         cwd=tempfile.gettempdir(),
         capture_output=True,

@@ -208,8 +208,6 @@ def test_corrupted_node_values_are_misses(server, raw, prefix):
     assert cache.get(keys[:1]) == {keys[0]: "again"}
 
 
-
-
 @needs_node_cache
 def test_graph_nodes_share_the_cache_across_workers(server, raw, prefix):
     calls = []

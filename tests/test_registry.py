@@ -312,6 +312,8 @@ def test_versions_from_dist_info_are_importlib_metadata_s(distribution):
 
 
 def test_activation_loads_no_wrapt(py):
-    out = py("import sys, langgraph.graph, fast_langgraph; print('wrapt' in sys.modules)\n"
-             "print({p['name']: p['status'] for p in fast_langgraph.patch_status()}['executor'])").stdout.split()
+    out = py(
+        "import sys, langgraph.graph, fast_langgraph; print('wrapt' in sys.modules)\n"
+        "print({p['name']: p['status'] for p in fast_langgraph.patch_status()}['executor'])"
+    ).stdout.split()
     assert out == ["False", "applied"]

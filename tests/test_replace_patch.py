@@ -73,7 +73,9 @@ def test_same_as_dataclasses_replace(obj, changes):
     expected = dataclasses.replace(obj, **changes)
     got = replace(obj, **changes)
     assert type(got) is type(expected) and got == expected and got is not obj
-    assert [getattr(got, f.name) for f in dataclasses.fields(got)] == [getattr(expected, f.name) for f in dataclasses.fields(expected)]
+    assert [getattr(got, f.name) for f in dataclasses.fields(got)] == [
+        getattr(expected, f.name) for f in dataclasses.fields(expected)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -163,4 +165,6 @@ def test_langgraph_runtime_uses_it():
         return
     info = runtime.ExecutionInfo(checkpoint_id="c", checkpoint_ns="", task_id="t")
     r = r.override(execution_info=info)
-    assert r.patch_execution_info(node_attempt=2) == dataclasses.replace(r, execution_info=dataclasses.replace(info, node_attempt=2))
+    assert r.patch_execution_info(node_attempt=2) == dataclasses.replace(
+        r, execution_info=dataclasses.replace(info, node_attempt=2)
+    )

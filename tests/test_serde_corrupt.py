@@ -73,7 +73,9 @@ def test_corrupt_blob_fails_as_ormsgpack(name, route, hook):
 def test_failing_decodes_leak_nothing(hook):
     import sys
 
-    blobs = [BLOBS[n] for n in ("plain cut 95%", "mixed 0xc1 at 50%", "messages cut 95%", "reserved early", "deep arrays")]
+    blobs = [
+        BLOBS[n] for n in ("plain cut 95%", "mixed 0xc1 at 50%", "messages cut 95%", "reserved early", "deep arrays")
+    ]
 
     def growth(fn):
         def run():

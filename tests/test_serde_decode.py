@@ -225,7 +225,12 @@ def _valid_blobs():
         lambda children: st.one_of(
             st.lists(children, max_size=5),
             st.dictionaries(
-                st.one_of(st.text(max_size=8), st.integers(-(2**63), 2**63 - 1), st.binary(max_size=4), st.tuples(st.integers(-5, 5), st.text(max_size=3))),
+                st.one_of(
+                    st.text(max_size=8),
+                    st.integers(-(2**63), 2**63 - 1),
+                    st.binary(max_size=4),
+                    st.tuples(st.integers(-5, 5), st.text(max_size=3)),
+                ),
                 children,
                 max_size=5,
             ),
@@ -251,7 +256,9 @@ def test_property_mutated_blobs_core(blob, data):
             mutated[data.draw(st.integers(0, len(mutated) - 1))] = data.draw(st.integers(0, 255))
     if data.draw(st.booleans()):
         at = data.draw(st.integers(0, len(mutated)))
-        mutated[at:at] = data.draw(st.sampled_from([b"\xc1", b"\xdd\xff\xff\xff\xff", b"\xc7\xff\x05", b"\xa3\xed\xa0\x80", b"\x91" * 1100]))
+        mutated[at:at] = data.draw(
+            st.sampled_from([b"\xc1", b"\xdd\xff\xff\xff\xff", b"\xc7\xff\x05", b"\xa3\xed\xa0\x80", b"\x91" * 1100])
+        )
     assert_core_identical(bytes(mutated))
 
 
@@ -371,7 +378,9 @@ def test_zoo_every_mode(mode):
     serde = SERIALIZERS[mode]
     for typed in TYPED_ZOO:
         assert_loads_identical(serde, typed)
-    assert_loads_identical(serde, vanilla_dumps({"messages": enc.message_zoo(), "values": [v for v in ZOO if _dumps_ok(v)]}))
+    assert_loads_identical(
+        serde, vanilla_dumps({"messages": enc.message_zoo(), "values": [v for v in ZOO if _dumps_ok(v)]})
+    )
 
 
 @pytest.mark.parametrize("mode", sorted(SERIALIZERS))
@@ -410,7 +419,17 @@ def crafted_exts():
         _ext(3, p(["builtins", "eval", "1+1", "__call__"])),
         _ext(4, p(["test_serde_encode", "V1", {"a": "not an int"}])),
         _ext(5, p(["test_serde_encode", "Inner", {"x": "zz"}])),
-        _ext(5, p(["langchain_core.messages.ai", "AIMessage", {"content": "c", "tool_calls": [{"name": "t", "args": {}, "id": "1"}]}, "model_validate_json"])),
+        _ext(
+            5,
+            p(
+                [
+                    "langchain_core.messages.ai",
+                    "AIMessage",
+                    {"content": "c", "tool_calls": [{"name": "t", "args": {}, "id": "1"}]},
+                    "model_validate_json",
+                ]
+            ),
+        ),
         _ext(6, p(["<i2", [2], "C", b"\x01\x00\x02\x00"])),
         _ext(6, p(["bogus"])),
         _ext(7, p([1, 2])),
@@ -429,7 +448,9 @@ def test_crafted_exts_every_mode(mode):
 
 
 def test_nothing_is_imported_unless_langgraph_would(tmp_path, monkeypatch):
-    (tmp_path / "flg_canary_mod.py").write_text("class C:\n    def __init__(self, x):\n        self.x = x\n\n    def __eq__(self, other):\n        return type(other) is C and other.x == self.x\n")
+    (tmp_path / "flg_canary_mod.py").write_text(
+        "class C:\n    def __init__(self, x):\n        self.x = x\n\n    def __eq__(self, other):\n        return type(other) is C and other.x == self.x\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     blob = ("msgpack", _ext(0, ormsgpack.packb(["flg_canary_mod", "C", 1])))
     for mode in ("strict", "none-allowed", "allowlist", "custom-hook"):
@@ -532,7 +553,9 @@ BIG = ormsgpack.packb({"k%d" % i: [i, {"a": "x" * (i % 7)}, [None, 1.5]] for i i
 def test_gc_state_restored_and_never_seen_paused():
     seen = []
     hook = lambda code, data: seen.append(gc.isenabled())  # noqa: E731
-    blob = ormsgpack.packb([{"a": list(range(300))}, ormsgpack.Ext(1, b""), list(range(300)), ormsgpack.Ext(2, b"")], option=OPT)
+    blob = ormsgpack.packb(
+        [{"a": list(range(300))}, ormsgpack.Ext(1, b""), list(range(300)), ormsgpack.Ext(2, b"")], option=OPT
+    )
     assert gc.isenabled()
     msgpack_unpackb(blob, ext_hook=hook, option=OPT)
     msgpack_unpackb(BIG, ext_hook=hook, option=OPT)
@@ -602,7 +625,9 @@ def test_finalizers_of_replaced_duplicates_run_with_gc_on():
 
 def test_hook_errors_and_reentry_are_ormsgpacks():
     # A blob mostly of plain values with a few exts (not ext-heavy): the paused path.
-    blob = ormsgpack.packb({"rows": [list(range(50))] * 40, "x": ormsgpack.Ext(3, b"\x01"), "y": ormsgpack.Ext(4, b"")}, option=OPT)
+    blob = ormsgpack.packb(
+        {"rows": [list(range(50))] * 40, "x": ormsgpack.Ext(3, b"\x01"), "y": ormsgpack.Ext(4, b"")}, option=OPT
+    )
 
     def failing(code, data):
         raise KeyError("nope")
@@ -620,7 +645,9 @@ def test_hook_errors_and_reentry_are_ormsgpacks():
         # A hook that decodes again (LangGraph's does, for every payload).
         return msgpack_unpackb(inner, ext_hook=lambda c, d: (c, d), option=OPT) if code == 3 else (code, data)
 
-    assert same(msgpack_unpackb(blob, ext_hook=nested, option=OPT), ormsgpack.unpackb(blob, ext_hook=nested, option=OPT))
+    assert same(
+        msgpack_unpackb(blob, ext_hook=nested, option=OPT), ormsgpack.unpackb(blob, ext_hook=nested, option=OPT)
+    )
     assert gc.isenabled()
 
 

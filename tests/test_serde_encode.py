@@ -43,6 +43,7 @@ def serde_enabled():
     yield
     fast_langgraph.patch(serde=None)
 
+
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
 
@@ -166,7 +167,12 @@ def message_zoo():
     out = [
         m.HumanMessage(content="hi", id="1", additional_kwargs={"k": [1, 2]}),
         m.HumanMessage(content=[{"type": "text", "text": "x"}, {"type": "image_url", "image_url": {"url": "u"}}]),
-        m.AIMessage(content="", tool_calls=tool_calls, response_metadata={"model": "m"}, usage_metadata={"input_tokens": 1, "output_tokens": 2, "total_tokens": 3}),
+        m.AIMessage(
+            content="",
+            tool_calls=tool_calls,
+            response_metadata={"model": "m"},
+            usage_metadata={"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
+        ),
         m.AIMessageChunk(content="par", id="c"),
         m.SystemMessage(content="sys"),
         m.ToolMessage(content="result", tool_call_id="call_1", artifact={"a": 1}),
@@ -211,22 +217,86 @@ def langgraph_zoo():
 
 
 FIXED = [
-    None, True, False, 0, 127, 128, -32, -33, 255, 256, 65535, 65536, 2**32, 2**63 - 1, 2**63, 2**64 - 1,
-    -(2**63), 2**64, -(2**63) - 1, 10**30, 1.5, -0.0, float("nan"), float("inf"), float("-inf"),
-    "", "x" * 31, "x" * 32, "x" * 255, "x" * 256, "x" * 65536, "é✓😀", "a\ud800b", "\udfff", "\ud83d\ude00",
-    b"", b"\x00" * 300, bytearray(b"ab"), memoryview(b"abcd"), memoryview(b"abcd")[::2],
-    [], (), {}, [1, (2, [3])], (1,), {"a": 1, 1: "b", None: 0, 1.5: 2, True: 3, b"k": 4, (1, (2, "x")): 5},  # noqa: F601 (True == 1: the key 1 ends with 3)
-    {"a\ud800": 1}, {("a\ud800",): 1},
-    dt.datetime(2024, 1, 2, 3, 4, 5, 6), dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc),
+    None,
+    True,
+    False,
+    0,
+    127,
+    128,
+    -32,
+    -33,
+    255,
+    256,
+    65535,
+    65536,
+    2**32,
+    2**63 - 1,
+    2**63,
+    2**64 - 1,
+    -(2**63),
+    2**64,
+    -(2**63) - 1,
+    10**30,
+    1.5,
+    -0.0,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    "",
+    "x" * 31,
+    "x" * 32,
+    "x" * 255,
+    "x" * 256,
+    "x" * 65536,
+    "é✓😀",
+    "a\ud800b",
+    "\udfff",
+    "\ud83d\ude00",
+    b"",
+    b"\x00" * 300,
+    bytearray(b"ab"),
+    memoryview(b"abcd"),
+    memoryview(b"abcd")[::2],
+    [],
+    (),
+    {},
+    [1, (2, [3])],
+    (1,),
+    {"a": 1, 1: "b", None: 0, 1.5: 2, True: 3, b"k": 4, (1, (2, "x")): 5},  # noqa: F601 (True == 1: the key 1 ends with 3)
+    {"a\ud800": 1},
+    {("a\ud800",): 1},
+    dt.datetime(2024, 1, 2, 3, 4, 5, 6),
+    dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc),
     dt.datetime(2024, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=-5, minutes=-30), "X")),
-    dt.date(2024, 1, 2), dt.time(1, 2, 3, 4), dt.time(1, 2, tzinfo=dt.timezone.utc), dt.timedelta(days=-1, seconds=5, microseconds=7),
-    dt.timezone.utc, uuid.UUID(int=12345), decimal.Decimal("1.10"), decimal.Decimal("NaN"), decimal.Decimal("-1E+3"),
-    Color.RED, Color.PAIR, Level.HIGH, Mode.A, {1, 2, 3}, frozenset({"a"}), collections.deque([1, "x"]),
-    pathlib.Path("/a/b"), pathlib.PurePosixPath("x/y"), re.compile(r"a+b", re.I | re.M), Point(1, [2]),
-    Item("a", ["t"], Item("p")), Frozen(dt.datetime(2020, 1, 1), decimal.Decimal("3")),
-    ValueError("boom"), object(), type, lambda: 1,
+    dt.date(2024, 1, 2),
+    dt.time(1, 2, 3, 4),
+    dt.time(1, 2, tzinfo=dt.timezone.utc),
+    dt.timedelta(days=-1, seconds=5, microseconds=7),
+    dt.timezone.utc,
+    uuid.UUID(int=12345),
+    decimal.Decimal("1.10"),
+    decimal.Decimal("NaN"),
+    decimal.Decimal("-1E+3"),
+    Color.RED,
+    Color.PAIR,
+    Level.HIGH,
+    Mode.A,
+    {1, 2, 3},
+    frozenset({"a"}),
+    collections.deque([1, "x"]),
+    pathlib.Path("/a/b"),
+    pathlib.PurePosixPath("x/y"),
+    re.compile(r"a+b", re.I | re.M),
+    Point(1, [2]),
+    Item("a", ["t"], Item("p")),
+    Frozen(dt.datetime(2020, 1, 1), decimal.Decimal("3")),
+    ValueError("boom"),
+    object(),
+    type,
+    lambda: 1,
     {uuid.UUID(int=1): 1, dt.date(2020, 1, 1): 2, dt.datetime(2020, 1, 1, 1): 3, Color.RED: 4, Level.LOW: 5, Mode.A: 6},
-    {frozenset(): 1}, {Point(1, 2): 1},
+    {frozenset(): 1},
+    {Point(1, 2): 1},
 ]
 
 
@@ -260,7 +330,10 @@ def _numpy_values():
 
 
 def _pydantic_values():
-    values = [Inner(x=1), Outer(name="o", inner=Inner(x=2, when=dt.datetime(2020, 1, 1)), items=[Inner(x=3)], extra={1, 2})]
+    values = [
+        Inner(x=1),
+        Outer(name="o", inner=Inner(x=2, when=dt.datetime(2020, 1, 1)), items=[Inner(x=3)], extra={1, 2}),
+    ]
     if V1 is not None:
         values.append(V1(a=1))
     try:
@@ -289,8 +362,19 @@ def test_the_whole_zoo_in_one_state():
 # --- property tests ----------------------------------------------------------
 
 SURROGATES = st.sampled_from(["\ud800", "\udbff", "\udc00", "\udfff"])
-texts = st.one_of(st.text(max_size=40), st.lists(st.one_of(st.text(max_size=3), SURROGATES), max_size=5).map("".join), st.text(min_size=250, max_size=300))
-aware = st.datetimes(timezones=st.one_of(st.none(), st.just(dt.timezone.utc), st.builds(lambda m: dt.timezone(dt.timedelta(minutes=m)), st.integers(-1439, 1439)), st.timezones()))
+texts = st.one_of(
+    st.text(max_size=40),
+    st.lists(st.one_of(st.text(max_size=3), SURROGATES), max_size=5).map("".join),
+    st.text(min_size=250, max_size=300),
+)
+aware = st.datetimes(
+    timezones=st.one_of(
+        st.none(),
+        st.just(dt.timezone.utc),
+        st.builds(lambda m: dt.timezone(dt.timedelta(minutes=m)), st.integers(-1439, 1439)),
+        st.timezones(),
+    )
+)
 scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -310,7 +394,18 @@ scalars = st.one_of(
     st.builds(Point, st.integers(), st.text(max_size=5)),
     st.sampled_from(message_zoo() + langgraph_zoo() + _pydantic_values()),
 )
-hashable = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), texts, st.binary(max_size=8), st.uuids(), st.dates(), st.sampled_from([Color.RED, Level.LOW, Mode.A]), st.tuples(st.integers(), st.text(max_size=3)))
+hashable = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    texts,
+    st.binary(max_size=8),
+    st.uuids(),
+    st.dates(),
+    st.sampled_from([Color.RED, Level.LOW, Mode.A]),
+    st.tuples(st.integers(), st.text(max_size=3)),
+)
 
 
 def containers(children):
@@ -359,7 +454,20 @@ def sized(total):
 # Outputs around the 1 MiB spare-buffer limit, the 8 MiB doubling step and the 16 MiB
 # large-buffer limit, in an order where the kept large buffer is too small, large enough,
 # and used for a small output.
-LARGE_SIZES = [MiB - 1, MiB, MiB + 1, 8 * MiB - 1, 8 * MiB, 8 * MiB + 1, 2 * MiB, 9 * MiB, 100, 3 * MiB, 16 * MiB + 1, 5 * MiB]
+LARGE_SIZES = [
+    MiB - 1,
+    MiB,
+    MiB + 1,
+    8 * MiB - 1,
+    8 * MiB,
+    8 * MiB + 1,
+    2 * MiB,
+    9 * MiB,
+    100,
+    3 * MiB,
+    16 * MiB + 1,
+    5 * MiB,
+]
 
 
 def test_large_outputs_identical_across_buffer_thresholds():
@@ -386,7 +494,9 @@ def test_large_outputs_after_the_window_ends():
 
 def test_large_checkpoint_like_lists_identical():
     # The shape of LangGraph's wide/pydantic-state checkpoints: thousands of small dicts.
-    msg = {str(i) * 10: {str(j) * 10: ["hi?" * 10, True, 1, 6327816386138, None] * 5 for j in range(5)} for i in range(3)}
+    msg = {
+        str(i) * 10: {str(j) * 10: ["hi?" * 10, True, 1, 6327816386138, None] * 5 for j in range(5)} for i in range(3)
+    }
     for n in (300, 1900, 2600):  # ~1 MB, ~6.5 MB, ~8.9 MB
         assert_identical([msg] * n)
         assert_identical([dict(msg, n=i) for i in range(n)])
@@ -613,7 +723,13 @@ def _run_graph():
 
     def plan(state):
         return {
-            "messages": [AIMessage(content="", id="ai-1", tool_calls=[{"name": "t", "args": {"i": i}, "id": "c%d" % i} for i in range(3)])],
+            "messages": [
+                AIMessage(
+                    content="",
+                    id="ai-1",
+                    tool_calls=[{"name": "t", "args": {"i": i}, "id": "c%d" % i} for i in range(3)],
+                )
+            ],
             "when": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc),
             "item": Item("x", ["a"]),
             "tags": {"t"},
@@ -623,7 +739,9 @@ def _run_graph():
         return [Send("work", {"messages": [HumanMessage(content=str(i), id="h%d" % i)]}) for i in range(3)]
 
     def work(state):
-        return {"messages": [AIMessage(content="done " + state["messages"][-1].content, id="w" + state["messages"][-1].id)]}
+        return {
+            "messages": [AIMessage(content="done " + state["messages"][-1].content, id="w" + state["messages"][-1].id)]
+        }
 
     builder = StateGraph(State)
     builder.add_node("plan", plan)
@@ -638,7 +756,13 @@ def _run_graph():
     checkpoints = []
     for tup in saver.list(config):
         # ids, timestamps and channel versions are random or time-based: compare the values.
-        checkpoints.append((tup.checkpoint["channel_values"], tup.metadata.get("step"), [(w[1], w[2]) for w in tup.pending_writes or []]))
+        checkpoints.append(
+            (
+                tup.checkpoint["channel_values"],
+                tup.metadata.get("step"),
+                [(w[1], w[2]) for w in tup.pending_writes or []],
+            )
+        )
     blobs: dict = {}
     for (_, ns, channel, _version), typed in saver.blobs.items():
         blobs.setdefault((ns, channel), []).append(typed)

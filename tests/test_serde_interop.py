@@ -25,7 +25,7 @@ serde_state = {p["name"]: p for p in fast_langgraph.patch_status()}.get("serde")
 if serde_state is None or not serde_state["in_range"]:
     pytest.skip("serde patch not applicable here", allow_module_level=True)
 
-STATE_MODULE = '''
+STATE_MODULE = """
 import dataclasses
 import operator
 from typing import Annotated, List, Optional
@@ -53,9 +53,9 @@ class State(TypedDict, total=False):
     profile: Profile
     steps: Annotated[list, operator.add]
     answer: str
-'''
+"""
 
-WRITE = '''
+WRITE = """
 import fast_langgraph, fast_langgraph._rust, os
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -104,9 +104,9 @@ with SqliteSaver.from_conn_string(os.environ["INTEROP_DB"]) as saver:
     graph = builder.compile(checkpointer=saver)
     config = {"configurable": {"thread_id": "t"}}
     graph.invoke({"messages": [HumanMessage(content="go", id="h-0")]}, config)
-'''
+"""
 
-READ = '''
+READ = """
 import fast_langgraph, fast_langgraph._rust, json, os
 from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -129,7 +129,7 @@ with SqliteSaver.from_conn_string(os.environ["INTEROP_DB"]) as saver:
             "step": tup.metadata.get("step"),
         })
 print(json.dumps(out))
-'''
+"""
 
 
 def _env(on):
@@ -144,10 +144,24 @@ def test_checkpoints_read_the_same_in_both_modes(tmp_path, py, writer_on, reader
     (tmp_path / "interop_state.py").write_text(textwrap.dedent(STATE_MODULE))
     db = str(tmp_path / "state.db")
     path = os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
-    py(WRITE, PYTHONPATH=path, INTEROP_READER=reader, INTEROP_MODE="on" if writer_on else "off", INTEROP_DB=db, **_env(writer_on))
+    py(
+        WRITE,
+        PYTHONPATH=path,
+        INTEROP_READER=reader,
+        INTEROP_MODE="on" if writer_on else "off",
+        INTEROP_DB=db,
+        **_env(writer_on),
+    )
     reads = {}
     for reader_on in (True, False):
-        proc = py(READ, PYTHONPATH=path, INTEROP_READER=reader, INTEROP_MODE="on" if reader_on else "off", INTEROP_DB=db, **_env(reader_on))
+        proc = py(
+            READ,
+            PYTHONPATH=path,
+            INTEROP_READER=reader,
+            INTEROP_MODE="on" if reader_on else "off",
+            INTEROP_DB=db,
+            **_env(reader_on),
+        )
         reads[reader_on] = json.loads(proc.stdout.strip().splitlines()[-1])
     assert reads[True] == reads[False]
     text = json.dumps(reads[True])

@@ -504,8 +504,19 @@ def test_random_histories_read_the_same_as_upstream(tmp_path):
     )
     channel = st.sampled_from(["a", "b", "__error__", "__interrupt__", "__resume__", "__scheduled__"])
     op = st.one_of(
-        st.tuples(st.just("put"), st.sampled_from(["t1", "t2"]), st.sampled_from(["", "ns"]), value, st.dictionaries(st.sampled_from(["source", "step", "x"]), value, max_size=2)),
-        st.tuples(st.just("put_writes"), st.lists(st.tuples(channel, value), min_size=1, max_size=3), st.sampled_from(["task-a", "task-b"]), st.sampled_from(["", "~1", "~0, a"])),
+        st.tuples(
+            st.just("put"),
+            st.sampled_from(["t1", "t2"]),
+            st.sampled_from(["", "ns"]),
+            value,
+            st.dictionaries(st.sampled_from(["source", "step", "x"]), value, max_size=2),
+        ),
+        st.tuples(
+            st.just("put_writes"),
+            st.lists(st.tuples(channel, value), min_size=1, max_size=3),
+            st.sampled_from(["task-a", "task-b"]),
+            st.sampled_from(["", "~1", "~0, a"]),
+        ),
         st.tuples(st.just("delete"), st.sampled_from(["t1", "t2"])),
     )
     counter = iter(range(10**6))
@@ -533,7 +544,10 @@ def test_random_histories_read_the_same_as_upstream(tmp_path):
                 for s in savers:
                     s.delete_thread(o[1])
         for thread in ("t1", "t2"):
-            for config in ({"configurable": {"thread_id": thread}}, {"configurable": {"thread_id": thread, "checkpoint_ns": "ns"}}):
+            for config in (
+                {"configurable": {"thread_id": thread}},
+                {"configurable": {"thread_id": thread, "checkpoint_ns": "ns"}},
+            ):
                 assert savers[0].get_tuple(config) == savers[1].get_tuple(config)
                 assert list(savers[0].list(config)) == list(savers[1].list(config))
         for filt in ({"source": None}, {"step": 1}, {"x": "a"}):
@@ -742,7 +756,14 @@ def test_async_saver_setup_is_awaited_like_async_sqlite_saver(tmp_path):
 def test_one_sqlite_in_the_process_keeps_python_sqlite3_locks(tmp_path):
     """RustSqliteSaver opening and closing a file does not drop Python's sqlite3 lock on it."""
     probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sqlite_lock_probe.py")
-    proc = subprocess.run([sys.executable, probe, str(tmp_path / "lock.db")], capture_output=True, text=True, cwd=str(tmp_path), env=clean_env(), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, probe, str(tmp_path / "lock.db")],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+        env=clean_env(),
+        timeout=120,
+    )
     assert (proc.returncode, proc.stdout.strip()) == (0, "lock held"), proc.stderr
 
 
@@ -765,7 +786,9 @@ def test_no_python_sqlite3_means_a_clear_error_at_construction_only(py):
             print(exc)
         """
     )
-    assert proc.stdout.startswith("RustSqliteSaver uses the SQLite library of Python's sqlite3 module, which cannot be imported"), proc.stdout
+    assert proc.stdout.startswith(
+        "RustSqliteSaver uses the SQLite library of Python's sqlite3 module, which cannot be imported"
+    ), proc.stdout
 
 
 def test_a_sqlite_other_than_python_sqlite3_is_refused(py):

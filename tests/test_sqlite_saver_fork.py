@@ -97,7 +97,9 @@ def check(path, names, expect_parent=True):
     assert ("parent" in threads) == expect_parent
 """
 
-FORK_MID_WRITE = COMMON + r"""
+FORK_MID_WRITE = (
+    COMMON
+    + r"""
 path, children, use_async = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "async"
 saver = (AsyncRustSqliteSaver if use_async else RustSqliteSaver)(path)
 writer = Writer(saver, use_async)
@@ -125,8 +127,11 @@ assert codes == [0] * children, codes
 check(path, ["fresh-%d" % n for n in range(children)] + ["inherited-%d" % n for n in range(children)])
 print("ok", writer.done)
 """
+)
 
-MULTIPROCESSING = COMMON + r"""
+MULTIPROCESSING = (
+    COMMON
+    + r"""
 import multiprocessing
 
 
@@ -151,11 +156,14 @@ if __name__ == "__main__":
     check(path, ["mp-%d" % n for n in range(children)])
     print("ok")
 """
+)
 
 # The parent closes its saver while the child still writes: the child's later commits
 # must stay in the database (with a connection open across the fork, the child held no
 # real lock, so the parent's close checkpointed and deleted the WAL under it).
-PARENT_CLOSES_FIRST = COMMON + r"""
+PARENT_CLOSES_FIRST = (
+    COMMON
+    + r"""
 path = sys.argv[1]
 saver = RustSqliteSaver(path)
 saver.put(config("parent"), checkpoint(0), {}, {})
@@ -183,10 +191,13 @@ assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 check(path, ["parent-after", "child-a", "child-b"])
 print("ok")
 """
+)
 
 # A write that cannot finish (another process holds the write lock): the fork waits
 # sqlite_saver.fork_timeout, then forks anyway and says so.
-FORK_TIMEOUT = COMMON + r"""
+FORK_TIMEOUT = (
+    COMMON
+    + r"""
 path, holder_code = sys.argv[1], sys.argv[2]
 RustSqliteSaver(path).close()
 holder = __import__("subprocess").Popen([sys.executable, "-c", holder_code, path], stdout=-1, text=True)
@@ -210,6 +221,7 @@ assert not blocked.is_alive()
 check(path, [])
 print("ok")
 """
+)
 
 HOLDER = r"""
 import sqlite3, sys, time

@@ -40,7 +40,14 @@ class Sub(TypedDict):
 def _subgraph():
     def lookup(state: Sub):
         call = state["messages"][-1].tool_calls[0]
-        return {"messages": [ToolMessage(content="result of %s" % call["args"]["q"], tool_call_id=call["id"], id="tool-" + call["id"])], "log": ["tool"]}
+        return {
+            "messages": [
+                ToolMessage(
+                    content="result of %s" % call["args"]["q"], tool_call_id=call["id"], id="tool-" + call["id"]
+                )
+            ],
+            "log": ["tool"],
+        }
 
     sub = StateGraph(Sub)
     sub.add_node("lookup", lookup)
@@ -53,7 +60,11 @@ def build(checkpointer):
     def agent(state: State):
         n = sum(isinstance(m, AIMessage) for m in state["messages"])
         if n < 3:
-            msg = AIMessage(content="", tool_calls=[{"name": "search", "args": {"q": "q%d" % n}, "id": "call-%d" % n}], id="ai-%d" % n)
+            msg = AIMessage(
+                content="",
+                tool_calls=[{"name": "search", "args": {"q": "q%d" % n}, "id": "call-%d" % n}],
+                id="ai-%d" % n,
+            )
         else:
             msg = AIMessage(content="final answer", id="ai-final-%d" % len(state["messages"]))
         return {"messages": [msg], "log": ["agent%d" % n]}
@@ -125,7 +136,9 @@ def test_graph_runs_the_same_on_both_savers(tmp_path):
     with RustSqliteSaver.from_conn_string(upstream_db) as rust_on_upstream_file:
         graph = build(rust_on_upstream_file)
         assert _history(graph) == upstream_hist
-        more = graph.invoke({"messages": [HumanMessage(content="again", id="h2")], "log": []}, {"configurable": {"thread_id": "t"}})
+        more = graph.invoke(
+            {"messages": [HumanMessage(content="again", id="h2")], "log": []}, {"configurable": {"thread_id": "t"}}
+        )
         # The stored history was loaded: the old messages plus "again" and a new answer.
         assert more["messages"][:-2] == upstream_out[-1]["messages"]
         assert more["messages"][-1].content == "final answer"
@@ -153,7 +166,11 @@ def test_subgraph_checkpoints_are_listed_by_namespace(tmp_path):
     db = str(tmp_path / "ns.db")
     with RustSqliteSaver.from_conn_string(db) as saver:
         _drive(build(saver))
-        namespaces = {t.config["configurable"]["checkpoint_ns"] for t in saver.list({"configurable": {"thread_id": "t"}})}
+        namespaces = {
+            t.config["configurable"]["checkpoint_ns"] for t in saver.list({"configurable": {"thread_id": "t"}})
+        }
     upstream = SqliteSaver(sqlite3.connect(db))
-    assert namespaces == {t.config["configurable"]["checkpoint_ns"] for t in upstream.list({"configurable": {"thread_id": "t"}})}
+    assert namespaces == {
+        t.config["configurable"]["checkpoint_ns"] for t in upstream.list({"configurable": {"thread_id": "t"}})
+    }
     assert "" in namespaces

@@ -64,7 +64,16 @@ def test_package_type_checks():
         pytest.skip("type-checked against the newest LangGraph line only (older lines ship other annotations)")
     proc = subprocess.run(
         # The repository's [tool.mypy] settings, applied to the installed package.
-        [sys.executable, "-m", "mypy", "-p", "fast_langgraph", "--config-file", str(Path(REPO) / "pyproject.toml"), "--no-incremental"],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "-p",
+            "fast_langgraph",
+            "--config-file",
+            str(Path(REPO) / "pyproject.toml"),
+            "--no-incremental",
+        ],
         capture_output=True,
         text=True,
         cwd=tempfile.gettempdir(),

@@ -66,7 +66,9 @@ def main(workdir):
 
     source_tree = os.path.dirname(HERE)
     assert not os.path.abspath(fast_langgraph.__file__).startswith(source_tree + os.sep), fast_langgraph.__file__
-    doctor = subprocess.run([sys.executable, "-m", "fast_langgraph.doctor"], capture_output=True, text=True, cwd=workdir)
+    doctor = subprocess.run(
+        [sys.executable, "-m", "fast_langgraph.doctor"], capture_output=True, text=True, cwd=workdir
+    )
     print(doctor.stdout)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     if sys.platform == "win32":
@@ -94,7 +96,9 @@ def main(workdir):
     if sys.platform != "win32":
         probe = subprocess.run(
             [sys.executable, os.path.join(HERE, "sqlite_lock_probe.py"), os.path.join(workdir, "lock.db")],
-            capture_output=True, text=True, cwd=workdir,
+            capture_output=True,
+            text=True,
+            cwd=workdir,
         )
         assert probe.returncode == 0 and probe.stdout.strip() == "lock held", probe.stdout + probe.stderr
     print("smoke test passed")

@@ -67,9 +67,24 @@ class Server:
         cli = os.path.join(os.path.dirname(sys.executable), "langgraph")
         self.log = open(os.path.join(self.dir, "server.log"), "w")
         self.proc = subprocess.Popen(
-            [cli, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(self.port),
-             "--n-jobs-per-worker", str(jobs)],
-            cwd=self.dir, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                cli,
+                "dev",
+                "--no-browser",
+                "--no-reload",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--n-jobs-per-worker",
+                str(jobs),
+            ],
+            cwd=self.dir,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait(self, timeout: float = 60) -> Dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -111,8 +126,9 @@ def _scrub(chunk: Any) -> Any:
 async def conversation(client: Any, turns: int, digest: Any) -> str:
     thread = await client.threads.create()
     for t in range(turns):
-        inp = {"messages": [{"type": "human", "content": "question %d about the order history" % t,
-                             "id": "human-%d" % t}]}
+        inp = {
+            "messages": [{"type": "human", "content": "question %d about the order history" % t, "id": "human-%d" % t}]
+        }
         async for part in client.runs.stream(thread["thread_id"], "agent", input=inp, stream_mode="updates"):
             if part.event == "updates":
                 digest.update(repr({k: _scrub(v) for k, v in part.data.items()}).encode())
@@ -131,8 +147,11 @@ async def workload(url: str, threads: int, turns: int) -> Dict[str, Any]:
     start = time.perf_counter()
     finals = await asyncio.gather(*(conversation(client, turns, digests[i]) for i in range(threads)))
     wall = time.perf_counter() - start
-    return {"wall_s": wall, "result": sorted(d.hexdigest()[:16] for d in digests)
-            + [hashlib.sha256("".join(sorted(finals)).encode()).hexdigest()[:16]]}
+    return {
+        "wall_s": wall,
+        "result": sorted(d.hexdigest()[:16] for d in digests)
+        + [hashlib.sha256("".join(sorted(finals)).encode()).hexdigest()[:16]],
+    }
 
 
 def sample(accelerated: bool, threads: int, turns: int, jobs: int) -> Dict[str, Any]:
@@ -160,21 +179,35 @@ def main(argv: Any = None) -> int:
     n = args.threads * args.turns
     samples: Dict[str, List[Dict[str, Any]]] = {"vanilla": [], "accelerated": []}
     for r in range(args.rounds):
-        for mode in (("vanilla", "accelerated") if r % 2 == 0 else ("accelerated", "vanilla")):
+        for mode in ("vanilla", "accelerated") if r % 2 == 0 else ("accelerated", "vanilla"):
             out = sample(mode == "accelerated", args.threads, args.turns, args.jobs)
             samples[mode].append(out)
             d = out["doctor"]
             applied = sorted(k for k, v in d["patches"].items() if v == "applied")
-            print("round %d %-11s %7.2f ms/turn  server CPU %6.2f ms/turn  server pid %d bootstrap=%s applied=%s"
-                  % (r, mode, out["wall_s"] / n * 1e3, out["server_cpu_s"] / n * 1e3, d["pid"], d["bootstrap"],
-                     ",".join(applied) or "-"), flush=True)
+            print(
+                "round %d %-11s %7.2f ms/turn  server CPU %6.2f ms/turn  server pid %d bootstrap=%s applied=%s"
+                % (
+                    r,
+                    mode,
+                    out["wall_s"] / n * 1e3,
+                    out["server_cpu_s"] / n * 1e3,
+                    d["pid"],
+                    d["bootstrap"],
+                    ",".join(applied) or "-",
+                ),
+                flush=True,
+            )
     row: Dict[str, Any] = {"threads": args.threads, "turns": args.turns, "rounds": args.rounds}
     for mode, s in samples.items():
         wall = [x["wall_s"] / n * 1e3 for x in s]
         cpu = [x["server_cpu_s"] / n * 1e3 for x in s]
-        row[mode] = {"ms_per_turn": statistics.median(wall), "spread": [min(wall), max(wall)],
-                     "server_cpu_ms_per_turn": statistics.median(cpu), "cpu_spread": [min(cpu), max(cpu)],
-                     "turns_per_s": 1e3 / statistics.median(wall)}
+        row[mode] = {
+            "ms_per_turn": statistics.median(wall),
+            "spread": [min(wall), max(wall)],
+            "server_cpu_ms_per_turn": statistics.median(cpu),
+            "cpu_spread": [min(cpu), max(cpu)],
+            "turns_per_s": 1e3 / statistics.median(wall),
+        }
     results = {json.dumps(x["result"]) for m in samples for x in samples[m]}
     row["same_result"] = len(results) == 1
     row["ratio"] = row["vanilla"]["ms_per_turn"] / row["accelerated"]["ms_per_turn"]
@@ -182,15 +215,28 @@ def main(argv: Any = None) -> int:
     row["accelerated_active"] = all(x["doctor"]["bootstrap"] == "activated" for x in samples["accelerated"])
     row["vanilla_inactive"] = all(x["doctor"]["bootstrap"] != "activated" for x in samples["vanilla"])
     v, a = row["vanilla"], row["accelerated"]
-    print("\n%d conversations x %d turns at once, %d rounds (median, min-max):" % (args.threads, args.turns, args.rounds))
-    print("  vanilla     %7.2f ms/turn (%.2f-%.2f)  %6.1f turns/s  server CPU %.2f ms/turn (%.2f-%.2f)"
-          % (v["ms_per_turn"], *v["spread"], v["turns_per_s"], v["server_cpu_ms_per_turn"], *v["cpu_spread"]))
-    print("  accelerated %7.2f ms/turn (%.2f-%.2f)  %6.1f turns/s  server CPU %.2f ms/turn (%.2f-%.2f)"
-          % (a["ms_per_turn"], *a["spread"], a["turns_per_s"], a["server_cpu_ms_per_turn"], *a["cpu_spread"]))
-    print("  throughput %.2fx, server CPU per turn %.2fx; results %s; accelerator active in the accelerated "
-          "servers: %s, inactive in the vanilla ones: %s" % (row["ratio"], row["cpu_ratio"],
-                                                              "equal" if row["same_result"] else "DIFFER",
-                                                              row["accelerated_active"], row["vanilla_inactive"]))
+    print(
+        "\n%d conversations x %d turns at once, %d rounds (median, min-max):" % (args.threads, args.turns, args.rounds)
+    )
+    print(
+        "  vanilla     %7.2f ms/turn (%.2f-%.2f)  %6.1f turns/s  server CPU %.2f ms/turn (%.2f-%.2f)"
+        % (v["ms_per_turn"], *v["spread"], v["turns_per_s"], v["server_cpu_ms_per_turn"], *v["cpu_spread"])
+    )
+    print(
+        "  accelerated %7.2f ms/turn (%.2f-%.2f)  %6.1f turns/s  server CPU %.2f ms/turn (%.2f-%.2f)"
+        % (a["ms_per_turn"], *a["spread"], a["turns_per_s"], a["server_cpu_ms_per_turn"], *a["cpu_spread"])
+    )
+    print(
+        "  throughput %.2fx, server CPU per turn %.2fx; results %s; accelerator active in the accelerated "
+        "servers: %s, inactive in the vanilla ones: %s"
+        % (
+            row["ratio"],
+            row["cpu_ratio"],
+            "equal" if row["same_result"] else "DIFFER",
+            row["accelerated_active"],
+            row["vanilla_inactive"],
+        )
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(row, f, indent=2)

@@ -12,12 +12,14 @@ async def doctor(request):
     from fast_langgraph import _bootstrap, _patching
 
     status = _patching.status()
-    return JSONResponse({
-        "pid": os.getpid(),
-        "FAST_LANGGRAPH": os.environ.get("FAST_LANGGRAPH"),
-        "bootstrap": _bootstrap.state,
-        "patches": {e["name"]: e["status"] for e in status},
-    })
+    return JSONResponse(
+        {
+            "pid": os.getpid(),
+            "FAST_LANGGRAPH": os.environ.get("FAST_LANGGRAPH"),
+            "bootstrap": _bootstrap.state,
+            "patches": {e["name"]: e["status"] for e in status},
+        }
+    )
 
 
 app = Starlette(routes=[Route("/fast_langgraph/doctor", doctor)])

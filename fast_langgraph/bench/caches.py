@@ -97,7 +97,10 @@ def node_cache_case(invokes: int) -> List[Dict[str, Any]]:
         return {"log": ["computed %d" % state["x"]]}
 
     rows, outputs = [], {}
-    for name, cache in (("langgraph InMemoryCache", InMemoryCache()), ("fast_langgraph RustNodeCache", RustNodeCache())):
+    for name, cache in (
+        ("langgraph InMemoryCache", InMemoryCache()),
+        ("fast_langgraph RustNodeCache", RustNodeCache()),
+    ):
         builder = StateGraph(State)
         builder.add_node("expensive", expensive, cache_policy=CachePolicy(ttl=600))
         builder.add_edge(START, "expensive")
@@ -111,7 +114,9 @@ def node_cache_case(invokes: int) -> List[Dict[str, Any]]:
             for i in range(invokes):
                 outputs[name] = graph.invoke({"x": i % 10, "log": []})
             samples.append((time.perf_counter() - start) / invokes * 1e6)
-        rows.append({"case": "graph invoke, cached node hit", "impl": name, "us_per_invoke": statistics.median(samples)})
+        rows.append(
+            {"case": "graph invoke, cached node hit", "impl": name, "us_per_invoke": statistics.median(samples)}
+        )
     assert len({json.dumps(v, sort_keys=True) for v in outputs.values()}) == 1, outputs
     return rows
 

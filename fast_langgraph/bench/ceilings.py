@@ -97,7 +97,9 @@ def measure(workload: str, n: int, accelerated: bool) -> List[Dict[str, Any]]:
 
 def render(workload: str, accelerated: bool, rows: List[Dict[str, Any]]) -> str:
     side = "accelerated" if accelerated else "vanilla"
-    lines = ["%s (%s): inclusive time of one function per run; ceiling = speed-up if it cost nothing" % (workload, side)]
+    lines = [
+        "%s (%s): inclusive time of one function per run; ceiling = speed-up if it cost nothing" % (workload, side)
+    ]
     lines.append("  %-52s %9s %9s %7s %8s" % ("function", "calls/op", "µs/call", "share", "ceiling"))
     for row in rows:
         if "error" in row:
@@ -118,9 +120,15 @@ def render(workload: str, accelerated: bool, rows: List[Dict[str, Any]]) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fast_langgraph.bench ceilings", description=__doc__.splitlines()[0])
-    parser.add_argument("--workloads", default="linear10_sync,agent_memory_50_turns", help="bench suite workloads, comma-separated")
-    parser.add_argument("--ops", type=int, default=0, help="operations per sample (default: the suite's quick count x5)")
+    parser = argparse.ArgumentParser(
+        prog="python -m fast_langgraph.bench ceilings", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--workloads", default="linear10_sync,agent_memory_50_turns", help="bench suite workloads, comma-separated"
+    )
+    parser.add_argument(
+        "--ops", type=int, default=0, help="operations per sample (default: the suite's quick count x5)"
+    )
     parser.add_argument("--vanilla", action="store_true", help="measure with FAST_LANGGRAPH=0")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

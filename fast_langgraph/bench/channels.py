@@ -68,7 +68,10 @@ def add_messages_cases(sizes: List[int], budget: float) -> List[Dict[str, Any]]:
     closure: Any = module.add_messages.__closure__
     cell = closure[0].cell_contents
     original = getattr(cell, "__wrapped__", cell)
-    impls: Dict[str, Callable[..., Any]] = {"langgraph add_messages": original, "fast_langgraph MessageMerger": make_merger(module, original)}
+    impls: Dict[str, Callable[..., Any]] = {
+        "langgraph add_messages": original,
+        "fast_langgraph MessageMerger": make_merger(module, original),
+    }
     rows = []
     for n in sizes:
         left = history(n)
@@ -138,12 +141,16 @@ def apply_writes_cases(sizes: List[int], budget: float) -> List[Dict[str, Any]]:
         for fn in impls.values():
             checkpoint, channels, tasks = _step_inputs(n)
             updated = fn(checkpoint, channels, tasks, next_version, {"c0": ["a"]})
-            outcomes.append((sorted(updated), checkpoint["channel_versions"], {k: c.checkpoint() for k, c in channels.items()}))
+            outcomes.append(
+                (sorted(updated), checkpoint["channel_versions"], {k: c.checkpoint() for k, c in channels.items()})
+            )
         assert outcomes[0] == outcomes[1], "apply_writes results differ at %d channels" % n
         for name, fn in impls.items():
             checkpoint, channels, tasks = _step_inputs(n)
             call = functools.partial(fn, checkpoint, channels, tasks, next_version, {"c0": ["a"]})
-            rows.append({"case": "apply_writes, %d channels" % n, "impl": name, "us_per_call": _per_call_us(call, budget)})
+            rows.append(
+                {"case": "apply_writes, %d channels" % n, "impl": name, "us_per_call": _per_call_us(call, budget)}
+            )
     return rows
 
 
@@ -182,7 +189,9 @@ def merge_cases(budget: float) -> List[Dict[str, Any]]:
     for label, python_fn, rust_fn, args in cases:
         assert python_fn(*args) == rust_fn(*args), label
         for name, fn in (("plain Python", python_fn), ("fast_langgraph (Rust)", rust_fn)):
-            rows.append({"case": label, "impl": name, "us_per_call": _per_call_us(functools.partial(fn, *args), budget)})
+            rows.append(
+                {"case": label, "impl": name, "us_per_call": _per_call_us(functools.partial(fn, *args), budget)}
+            )
     return rows
 
 
@@ -198,7 +207,9 @@ def render(rows: List[Dict[str, Any]]) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fast_langgraph.bench channels", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m fast_langgraph.bench channels", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--sizes", type=int, nargs="*", default=[100, 1000, 10000])
     parser.add_argument("--budget", type=float, default=0.5, help="seconds per measurement")
     parser.add_argument("--json", action="store_true")

@@ -49,14 +49,31 @@ AREAS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
             "patches/merge_metadata",
         ),
     ),
-    ("checkpoint create/copy", ("create_checkpoint", "copy_checkpoint", "empty_checkpoint", "channels_from_checkpoint")),
+    (
+        "checkpoint create/copy",
+        ("create_checkpoint", "copy_checkpoint", "empty_checkpoint", "channels_from_checkpoint"),
+    ),
     ("serialization", ("serde/", "jsonplus")),
     ("saver I/O", ("checkpoint/memory", "checkpoint/sqlite", "sqlite_saver")),
     ("executor", ("_executor", "executor_pool", "concurrent/futures", "threading")),
     # what runs a task around the node's own body: retries, runtime copies, the node's
     # runnable sequence and its channel writes
-    ("running the task", ("run_with_retry", "/_runnable", "utils/runnable", "pregel/_write", "pregel/write", "graph/state", "runtime.py")),
-    ("writes and streaming", ("put_writes", "output_writes", ":_emit", "pregel/_io", "pregel/io", "runner.py:commit", "pregel/_messages")),
+    (
+        "running the task",
+        (
+            "run_with_retry",
+            "/_runnable",
+            "utils/runnable",
+            "pregel/_write",
+            "pregel/write",
+            "graph/state",
+            "runtime.py",
+        ),
+    ),
+    (
+        "writes and streaming",
+        ("put_writes", "output_writes", ":_emit", "pregel/_io", "pregel/io", "runner.py:commit", "pregel/_messages"),
+    ),
 )
 
 CHILD = r"""
@@ -222,7 +239,9 @@ def render(fits: Dict[str, Any], shares: Dict[str, Dict[str, float]], without: s
             continue
         f = fits[mode]
         label = "without %s" % without if mode == WITHOUT else mode
-        lines.append("  %-12s per invoke %7.1f µs   per superstep %6.1f µs" % (label, f["per_invoke_us"], f["per_superstep_us"]))
+        lines.append(
+            "  %-12s per invoke %7.1f µs   per superstep %6.1f µs" % (label, f["per_invoke_us"], f["per_superstep_us"])
+        )
     v, a = fits["vanilla"], fits["accelerated"]
     lines.append(
         "  ratio        per invoke %6.2fx     per superstep %6.2fx"
@@ -240,13 +259,16 @@ def render(fits: Dict[str, Any], shares: Dict[str, Dict[str, float]], without: s
     lines.append("  %-26s %10s %12s" % ("area", "vanilla", "accelerated"))
     for name in areas:
         lines.append(
-            "  %-26s %9.1f%% %11.1f%%" % (name, 100 * shares["vanilla"].get(name, 0), 100 * shares["accelerated"].get(name, 0))
+            "  %-26s %9.1f%% %11.1f%%"
+            % (name, 100 * shares["vanilla"].get(name, 0), 100 * shares["accelerated"].get(name, 0))
         )
     return "\n".join(lines)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fast_langgraph.bench overhead", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m fast_langgraph.bench overhead", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--sizes", default="1,5,10,20", help="node counts of the linear graphs")
     parser.add_argument("--invokes", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)

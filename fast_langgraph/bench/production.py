@@ -174,8 +174,9 @@ def _conversation(graph: Any, thread: str, turns: int, digest: Any) -> None:
 
 def _final(state: Any) -> str:
     msgs = state.values["messages"]
-    return hashlib.sha256(repr([(type(m).__name__, m.id, m.content, m.tool_calls if m.type == "ai" else None)
-                                for m in msgs]).encode()).hexdigest()[:16] + ":%d" % len(msgs)
+    return hashlib.sha256(
+        repr([(type(m).__name__, m.id, m.content, m.tool_calls if m.type == "ai" else None) for m in msgs]).encode()
+    ).hexdigest()[:16] + ":%d" % len(msgs)
 
 
 def _patched() -> Dict[str, Any]:
@@ -226,8 +227,12 @@ async def _async_sample(case: Dict[str, Any], target: str, turns: int, threads: 
             await _aconversation(graph, "t0", turns, digests[0])
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         finals = [_final(await graph.aget_state({"configurable": {"thread_id": "t%d" % i}})) for i in range(threads)]
-    return {"wall_s": wall, "cpu_s": cpu, "turns": turns * threads,
-            "result": [d.hexdigest()[:16] for d in digests] + finals}
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "turns": turns * threads,
+        "result": [d.hexdigest()[:16] for d in digests] + finals,
+    }
 
 
 class _PoolSaver:
@@ -313,8 +318,9 @@ def _with_database(dsn: str, database: str) -> str:
     return urlunsplit((p.scheme, p.netloc, "/" + database, p.query, ""))
 
 
-def run(cases: Sequence[str], rounds: int, turns: int, threads: int, concurrent_turns: int,
-        dsn: Optional[str]) -> List[Dict[str, Any]]:
+def run(
+    cases: Sequence[str], rounds: int, turns: int, threads: int, concurrent_turns: int, dsn: Optional[str]
+) -> List[Dict[str, Any]]:
     folder = tempfile.mkdtemp(prefix="fast_langgraph_bench_production_")
     rows = []
     try:
@@ -371,8 +377,10 @@ def run(cases: Sequence[str], rounds: int, turns: int, threads: int, concurrent_
 def render(rows: List[Dict[str, Any]], header: bool = True) -> str:
     lines = []
     if header:
-        lines.append("%-26s %6s %22s %22s %6s %18s %7s  %s" % (
-            "case", "turns", "vanilla ms/turn", "accel. ms/turn", "ratio", "CPU ms/turn v/a", "CPU x", "results"))
+        lines.append(
+            "%-26s %6s %22s %22s %6s %18s %7s  %s"
+            % ("case", "turns", "vanilla ms/turn", "accel. ms/turn", "ratio", "CPU ms/turn v/a", "CPU x", "results")
+        )
     for r in rows:
         if "error" in r:
             lines.append("%-26s %6d  ERROR %s" % (r["case"], r["turns"], r["error"]))
@@ -381,10 +389,24 @@ def render(rows: List[Dict[str, Any]], header: bool = True) -> str:
         ok = "equal" if r["same_result"] else "DIFFER"
         if not (r["accelerated_was_patched"] and r["vanilla_was_unpatched"]):
             ok += " (patch state unexpected)"
-        lines.append("%-26s %6d %8.2f (%5.2f-%5.2f) %8.2f (%5.2f-%5.2f) %5.2fx %8.2f / %7.2f %6.2fx  %s" % (
-            r["case"], r["turns"], v["ms_per_turn"], v["spread"][0], v["spread"][1], a["ms_per_turn"],
-            a["spread"][0], a["spread"][1], r["ratio"], v["cpu_ms_per_turn"], a["cpu_ms_per_turn"],
-            r["cpu_ratio"], ok))
+        lines.append(
+            "%-26s %6d %8.2f (%5.2f-%5.2f) %8.2f (%5.2f-%5.2f) %5.2fx %8.2f / %7.2f %6.2fx  %s"
+            % (
+                r["case"],
+                r["turns"],
+                v["ms_per_turn"],
+                v["spread"][0],
+                v["spread"][1],
+                a["ms_per_turn"],
+                a["spread"][0],
+                a["spread"][1],
+                r["ratio"],
+                v["cpu_ms_per_turn"],
+                a["cpu_ms_per_turn"],
+                r["cpu_ratio"],
+                ok,
+            )
+        )
     return "\n".join(lines)
 
 
@@ -406,10 +428,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         skipped = [c for c in cases if CASES[c]["saver"].startswith("postgres")]
         cases = [c for c in cases if c not in skipped]
         if skipped:
-            print("no PostgreSQL (--dsn or $%s): skipping %s.\nFor a throw-away server: %s\n"
-                  % (DSN_ENV, ", ".join(skipped), HOW_TO_GET_A_SERVER), flush=True)
-    print("production shapes, vanilla vs accelerated: %d rounds (fresh interpreters, alternating); median "
-          "wall ms per turn (min-max), client CPU ms per turn" % args.rounds, flush=True)
+            print(
+                "no PostgreSQL (--dsn or $%s): skipping %s.\nFor a throw-away server: %s\n"
+                % (DSN_ENV, ", ".join(skipped), HOW_TO_GET_A_SERVER),
+                flush=True,
+            )
+    print(
+        "production shapes, vanilla vs accelerated: %d rounds (fresh interpreters, alternating); median "
+        "wall ms per turn (min-max), client CPU ms per turn" % args.rounds,
+        flush=True,
+    )
     rows = run(cases, args.rounds, args.turns, args.threads, args.concurrent_turns, args.dsn)
     if args.json:
         with open(args.json, "w") as f:

@@ -104,8 +104,7 @@ def run(workload: str, invokes: int, rounds: int) -> Dict[str, Any]:
 def render(row: Dict[str, Any]) -> str:
     lines = [
         "GraphProfiler overhead on %s (%d rounds x %d invokes per variant; medians per invoke;"
-        " overhead: median of per-round ratios)"
-        % (row["workload"], row["rounds"], row["invokes_per_block"]),
+        " overhead: median of per-round ratios)" % (row["workload"], row["rounds"], row["invokes_per_block"]),
         "%-12s %12s %10s %12s %10s %12s %10s"
         % ("variant", "wall", "overhead", "CPU", "overhead", "fastest CPU", "overhead"),
     ]
@@ -113,20 +112,27 @@ def render(row: Dict[str, Any]) -> str:
         v = row[variant]
         lines.append(
             "%-12s %9.0f µs %+8.1f %% %9.0f µs %+8.1f %% %9.0f µs %+8.1f %%"
-            % (variant, v["us_per_invoke"], v["overhead_pct"], v["cpu_us_per_invoke"], v["cpu_overhead_pct"],
-               v["cpu_min_us_per_invoke"], v["cpu_min_overhead_pct"])
+            % (
+                variant,
+                v["us_per_invoke"],
+                v["overhead_pct"],
+                v["cpu_us_per_invoke"],
+                v["cpu_overhead_pct"],
+                v["cpu_min_us_per_invoke"],
+                v["cpu_min_overhead_pct"],
+            )
         )
     ok = "equal" if row["same_result"] else "DIFFERENT"
-    lines.append(
-        "results: %s; runs recorded: %d of %d" % (ok, row["runs_recorded"], row["runs_expected"])
-    )
+    lines.append("results: %s; runs recorded: %d of %d" % (ok, row["runs_recorded"], row["runs_expected"]))
     return "\n".join(lines)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     from fast_langgraph.bench.workloads import WORKLOADS
 
-    parser = argparse.ArgumentParser(prog="python -m fast_langgraph.bench profiler", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m fast_langgraph.bench profiler", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--workload", choices=sorted(WORKLOADS), default="agent_memory_50_turns")
     parser.add_argument("--invokes", type=int, default=5, help="timed invokes per block")
     parser.add_argument("--rounds", type=int, default=30)

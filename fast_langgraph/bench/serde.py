@@ -88,19 +88,51 @@ def mixed_messages_state(n: int) -> Dict[str, Any]:
     out: List[Any] = []
     i = 0
     while len(out) < n:
-        call = {"name": "search", "args": {"query": "weather %d" % i, "filters": {"days": 3, "units": ["C"]}}, "id": "call-%d" % i, "type": "tool_call"}
+        call = {
+            "name": "search",
+            "args": {"query": "weather %d" % i, "filters": {"days": 3, "units": ["C"]}},
+            "id": "call-%d" % i,
+            "type": "tool_call",
+        }
         out.extend(
             [
                 m.SystemMessage(content="You are a helpful assistant.", id="s-%d" % i),
-                m.HumanMessage(content=[{"type": "text", "text": "what is this? %d" % i}, {"type": "image_url", "image_url": {"url": "https://example.com/%d.png" % i}}], id="h-%d" % i),
+                m.HumanMessage(
+                    content=[
+                        {"type": "text", "text": "what is this? %d" % i},
+                        {"type": "image_url", "image_url": {"url": "https://example.com/%d.png" % i}},
+                    ],
+                    id="h-%d" % i,
+                ),
                 m.AIMessage(
-                    content=[{"type": "reasoning", "reasoning": "look it up", "extras": {"signature": "sig"}}, {"type": "text", "text": "Let me search."}],
+                    content=[
+                        {"type": "reasoning", "reasoning": "look it up", "extras": {"signature": "sig"}},
+                        {"type": "text", "text": "Let me search."},
+                    ],
                     id="ai-%d" % i,
                     tool_calls=[call],
-                    response_metadata={"model_name": "m-1", "finish_reason": "tool_calls", "logprobs": None, "system_fingerprint": "fp", "token_usage": {"prompt": 120, "completion": 12}},
-                    usage_metadata={"input_tokens": 120, "output_tokens": 12, "total_tokens": 132, "input_token_details": {"cache_read": 100}, "output_token_details": {"reasoning": 5}},
+                    response_metadata={
+                        "model_name": "m-1",
+                        "finish_reason": "tool_calls",
+                        "logprobs": None,
+                        "system_fingerprint": "fp",
+                        "token_usage": {"prompt": 120, "completion": 12},
+                    },
+                    usage_metadata={
+                        "input_tokens": 120,
+                        "output_tokens": 12,
+                        "total_tokens": 132,
+                        "input_token_details": {"cache_read": 100},
+                        "output_token_details": {"reasoning": 5},
+                    },
                 ),
-                m.ToolMessage(content='{"temp": 21, "sky": "clear"}', tool_call_id="call-%d" % i, id="t-%d" % i, artifact={"raw": [21, "clear"]}, name="search"),
+                m.ToolMessage(
+                    content='{"temp": 21, "sky": "clear"}',
+                    tool_call_id="call-%d" % i,
+                    id="t-%d" % i,
+                    artifact={"raw": [21, "clear"]},
+                    name="search",
+                ),
                 m.AIMessage(content="It is 21C and clear.", id="a-%d" % i, response_metadata={"finish_reason": "stop"}),
                 m.ChatMessage(content="noted", role="critic", id="c-%d" % i),
                 m.AIMessageChunk(content="partial answer", id="chunk-%d" % i),
@@ -136,8 +168,7 @@ def checkpoint_lists(n: int = 1900) -> Dict[str, Any]:
     # The input of LangGraph's bench/__main__.py pydantic_state cases, accumulated n times
     # by the ``operator.add`` reducer (the same dict object repeated, as there).
     msg = {
-        str(i) * 10: {str(j) * 10: ["hi?" * 10, True, 1, 6327816386138, None] * 5 for j in range(5)}
-        for i in range(3)
+        str(i) * 10: {str(j) * 10: ["hi?" * 10, True, 1, 6327816386138, None] * 5 for j in range(5)} for i in range(3)
     }
     return {"messages": [msg] * n}
 
@@ -245,7 +276,9 @@ def run(budget_s: float, rounds: int = 3) -> List[Dict[str, Any]]:
             fast_langgraph.unpatch("serde")
             times["v_dumps"].append(_time_us(lambda: serde.dumps_typed(value), budget_s / rounds))
             times["v_loads"].append(_time_us(lambda: serde.loads_typed(vanilla_out), budget_s / rounds))
-        p_dumps, p_loads, v_dumps, v_loads = (statistics.median(times[k]) for k in ("p_dumps", "p_loads", "v_dumps", "v_loads"))
+        p_dumps, p_loads, v_dumps, v_loads = (
+            statistics.median(times[k]) for k in ("p_dumps", "p_loads", "v_dumps", "v_loads")
+        )
         if was_applied:
             fast_langgraph.patch(serde=True)
         rows.append(
@@ -325,7 +358,9 @@ def parts(budget_s: float) -> Dict[str, Any]:
             {
                 "class": type(message).__name__,
                 "hook_us": round(_time_us(lambda: hook(code, payload), budget_s), 2),
-                "unpack_us": round(_time_us(lambda: ormsgpack.unpackb(payload, ext_hook=hook, option=opt), budget_s), 2),
+                "unpack_us": round(
+                    _time_us(lambda: ormsgpack.unpackb(payload, ext_hook=hook, option=opt), budget_s), 2
+                ),
                 "constructor_us": round(_time_us(lambda: cls(**kwargs), budget_s), 2),
                 "model_dump_us": round(_time_us(message.model_dump, budget_s), 2),
                 "encode_us": round(_time_us(lambda: jsonplus._msgpack_enc(message), budget_s), 2),
@@ -343,7 +378,11 @@ def parts(budget_s: float) -> Dict[str, Any]:
     # The Rust reader exists only in a core built with the Cargo feature (off by default).
     decode_native = getattr(_core, "msgpack_decode_native", None)
     if decode_native is None:
-        return {"per_message_class": per_class, "tiny_loads": tiny, "object_building_gc_off": {"skipped": NATIVE_DECODER_MISSING}}
+        return {
+            "per_message_class": per_class,
+            "tiny_loads": tiny,
+            "object_building_gc_off": {"skipped": NATIVE_DECODER_MISSING},
+        }
     blob = ormsgpack.packb(json_like(), option=opt)
     # Every input through the Rust reader.
     previous = (decode_native(True), _core.msgpack_gc_pause_min_input(0))
@@ -441,7 +480,7 @@ def corrupt(rounds: int, n: int) -> Dict[str, Any]:
 
     samples: Dict[bool, List[Dict[str, Any]]] = {True: [], False: []}
     for r in range(rounds):
-        for patched in ((True, False) if r % 2 == 0 else (False, True)):
+        for patched in (True, False) if r % 2 == 0 else (False, True):
             result = run_child(CORRUPT_CHILD, [str(n)], patched)
             if "error" in result:
                 raise RuntimeError("benchmark child failed: %s" % result["error"])
@@ -484,7 +523,8 @@ def render_corrupt(result: Dict[str, Any]) -> str:
         "failing loads_typed of corrupt blobs: median CPU us per decode over %d fresh-interpreter rounds "
         "each side, alternating (%d decodes per case; serde patch: %s)"
         % (result["rounds"], result["decodes_per_case"], ", ".join(result["serde"])),
-        "%-22s %8s %11s %11s %17s %6s  %s" % ("case", "bytes", "unpatched", "patched", "ratio (min-max)", "equal", "error"),
+        "%-22s %8s %11s %11s %17s %6s  %s"
+        % ("case", "bytes", "unpatched", "patched", "ratio (min-max)", "equal", "error"),
     ]
     for r in result["rows"]:
         lines.append(
@@ -509,7 +549,9 @@ def render_corrupt(result: Dict[str, Any]) -> str:
 
 
 def render_parts(result: Dict[str, Any]) -> str:
-    lines = ["per message, median us: LangGraph's ext hook = unpack + checks + constructor; encode = model_dump + framing"]
+    lines = [
+        "per message, median us: LangGraph's ext hook = unpack + checks + constructor; encode = model_dump + framing"
+    ]
     lines.append("%-14s %8s %8s %12s %11s %8s" % ("class", "hook", "unpack", "constructor", "model_dump", "encode"))
     for r in result["per_message_class"]:
         lines.append(

@@ -122,7 +122,12 @@ def saver_cases(
             if r == 0:
                 configs[name] = out
             record(name, "put (synchronous=OFF)", _time(lambda: put_all(nosync, "bench-%d" % r, [])), n)
-            record(name, "put_writes", _time(lambda: [saver.put_writes(c, writes, "task-%d" % i) for i, c in enumerate(out)]), n)
+            record(
+                name,
+                "put_writes",
+                _time(lambda: [saver.put_writes(c, writes, "task-%d" % i) for i, c in enumerate(out)]),
+                n,
+            )
         for name, (saver, _) in savers.items():
             cfgs = configs[name]
             record(name, "get_tuple", _time(lambda: [saver.get_tuple(c) for c in cfgs]), n)
@@ -133,7 +138,10 @@ def saver_cases(
     # The storage layer alone (bytes already serialized, synchronous=OFF so no fsync):
     # what the Rust core replaces, without the serde work both savers share.
     up_off, ru_off = savers["SqliteSaver"][1], savers["RustSqliteSaver"][1]
-    rows_in = [ru_off._put_args({"configurable": {"thread_id": "raw", "checkpoint_ns": ""}}, cp, {"step": 1}) for cp in checkpoints]
+    rows_in = [
+        ru_off._put_args({"configurable": {"thread_id": "raw", "checkpoint_ns": ""}}, cp, {"step": 1})
+        for cp in checkpoints
+    ]
     from langgraph.checkpoint.sqlite.utils import pending_writes_sql
 
     insert = (
@@ -160,9 +168,19 @@ def saver_cases(
 
     for _ in range(rounds):
         record("SqliteSaver", "storage only: put (no serde, no fsync)", _time(up_put_raw), n)
-        record("RustSqliteSaver", "storage only: put (no serde, no fsync)", _time(lambda: [ru_off._store.put(*a) for a in rows_in]), n)
+        record(
+            "RustSqliteSaver",
+            "storage only: put (no serde, no fsync)",
+            _time(lambda: [ru_off._store.put(*a) for a in rows_in]),
+            n,
+        )
         record("SqliteSaver", "storage only: get_tuple (no serde)", _time(up_get_raw), n)
-        record("RustSqliteSaver", "storage only: get_tuple (no serde)", _time(lambda: [ru_off._store.get("raw", "", a[2]) for a in rows_in]), n)
+        record(
+            "RustSqliteSaver",
+            "storage only: get_tuple (no serde)",
+            _time(lambda: [ru_off._store.get("raw", "", a[2]) for a in rows_in]),
+            n,
+        )
 
     results = {
         name: {
@@ -191,12 +209,19 @@ def saver_cases(
     dumps = _time(lambda: [serde.dumps_typed(cp) for cp in checkpoints]) / n
     blob = serde.dumps_typed(checkpoints[0])
     loads = _time(lambda: [serde.loads_typed(blob) for _ in range(min(n, 200))]) / min(n, 200)
-    rows.append({"case": "serde dumps_typed / loads_typed per checkpoint", "value": "%.0f us / %.0f us (%d bytes)" % (dumps * 1e6, loads * 1e6, len(blob[1]))})
+    rows.append(
+        {
+            "case": "serde dumps_typed / loads_typed per checkpoint",
+            "value": "%.0f us / %.0f us (%d bytes)" % (dumps * 1e6, loads * 1e6, len(blob[1])),
+        }
+    )
     rows.append({"case": "settings", "value": "%s; %d checkpoints of %d messages" % (ru["pragmas"], n, messages)})
     return rows
 
 
-def concurrent_case(folder: str, n: int, messages: int, journal_mode: str, synchronous: str, threads: int = 8) -> List[Dict[str, Any]]:
+def concurrent_case(
+    folder: str, n: int, messages: int, journal_mode: str, synchronous: str, threads: int = 8
+) -> List[Dict[str, Any]]:
     """``threads`` threads sharing one saver, each writing its own thread's checkpoints
     (a put and a put_writes each): what parallel graph runs or tasks do to a saver."""
     import threading
@@ -222,7 +247,9 @@ def concurrent_case(folder: str, n: int, messages: int, journal_mode: str, synch
                 w.join()
             elapsed = (time.perf_counter() - start) / (2 * n)
             per_write[name] = min(per_write.get(name, elapsed), elapsed)
-            counts[name] = sum(len(list(saver.list({"configurable": {"thread_id": "w%d" % t}}))) for t in range(threads))
+            counts[name] = sum(
+                len(list(saver.list({"configurable": {"thread_id": "w%d" % t}}))) for t in range(threads)
+            )
     if counts["SqliteSaver"] != n or counts["RustSqliteSaver"] != n:
         raise AssertionError("checkpoints lost with concurrent writers: %s" % counts)
     a, b = per_write["SqliteSaver"], per_write["RustSqliteSaver"]
@@ -255,7 +282,13 @@ def _agent_graph(checkpointer: Any, steps: int) -> Any:
 
     def tools(state: State) -> Dict[str, Any]:
         call = state["messages"][-1].tool_calls[0]
-        return {"messages": [ToolMessage(content="result %s " % call["args"]["q"] * 20, tool_call_id=call["id"], id="t-%s" % call["id"])]}
+        return {
+            "messages": [
+                ToolMessage(
+                    content="result %s " % call["args"]["q"] * 20, tool_call_id=call["id"], id="t-%s" % call["id"]
+                )
+            ]
+        }
 
     g = StateGraph(State)
     g.add_node("agent", agent)
@@ -270,7 +303,9 @@ def graph_case(folder: str, steps: int, journal_mode: str, synchronous: str, rep
     from langchain_core.messages import HumanMessage
 
     makers = (("SqliteSaver", _upstream), ("RustSqliteSaver", _rust))
-    savers = {name: make(os.path.join(folder, "%s-graph.db" % name), journal_mode, synchronous) for name, make in makers}
+    savers = {
+        name: make(os.path.join(folder, "%s-graph.db" % name), journal_mode, synchronous) for name, make in makers
+    }
     graphs = {name: _agent_graph(saver, steps) for name, saver in savers.items()}
     outputs: Dict[str, Any] = {}
     samples: Dict[str, List[float]] = {name: [] for name in savers}
@@ -302,7 +337,8 @@ def render(rows: List[Dict[str, Any]]) -> str:
             lines.append("%-44s %s" % (r["case"], ("%.0f%%" % (v * 100)) if isinstance(v, float) else v))
         else:
             lines.append(
-                "%-44s %11.1f us %13.1f us %7.2fx" % (r["case"], r["SqliteSaver_us"], r["RustSqliteSaver_us"], r["speedup"])
+                "%-44s %11.1f us %13.1f us %7.2fx"
+                % (r["case"], r["SqliteSaver_us"], r["RustSqliteSaver_us"], r["speedup"])
             )
     return "\n".join(lines)
 
@@ -386,15 +422,25 @@ def vs_vanilla(folder: str, messages: int, rounds: int) -> List[Dict[str, Any]]:
 
 
 def render_vs_vanilla(rows: List[Dict[str, Any]], rounds: int) -> str:
-    lines = ["%-40s %12s %12s %8s  %s" % ("get_tuple, FAST_LANGGRAPH=0 vs accelerated", "vanilla us", "accel us", "ratio", "values")]
+    lines = [
+        "%-40s %12s %12s %8s  %s"
+        % ("get_tuple, FAST_LANGGRAPH=0 vs accelerated", "vanilla us", "accel us", "ratio", "values")
+    ]
     for r in rows:
         if "error" in r:
             lines.append("%-40s %s" % (r["case"], r["error"]))
             continue
         lines.append(
             "%-40s %12.1f %12.1f %7.2fx  %s (ranges %.0f-%.0f / %.0f-%.0f us)"
-            % (r["case"], r["vanilla_us"], r["accelerated_us"], r["ratio"], "equal" if r["equal"] else "DIFFERENT",
-               *r["range_vanilla"], *r["range_accelerated"])
+            % (
+                r["case"],
+                r["vanilla_us"],
+                r["accelerated_us"],
+                r["ratio"],
+                "equal" if r["equal"] else "DIFFERENT",
+                *r["range_vanilla"],
+                *r["range_accelerated"],
+            )
         )
     lines.append("(median of 200 calls per fresh interpreter; median over %d alternating rounds per side)" % rounds)
     return "\n".join(lines)

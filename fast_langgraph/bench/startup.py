@@ -47,7 +47,9 @@ def _make_env(root: Path, with_autoload: bool) -> str:
     venv.EnvBuilder(with_pip=False).create(root)
     python = root / "bin" / "python"
     purelib = Path(
-        subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip()
+        subprocess.check_output(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        ).strip()
     )
     import fast_langgraph
 
@@ -143,9 +145,12 @@ def render(r: Dict[str, Any]) -> str:
         [
             "python -c pass (median of %d, interleaved):" % r["runs"],
             "  vanilla venv               %7.2f ms" % m["vanilla"],
-            "  with autoload              %7.2f ms   %+.2f ms (budget +%.1f)" % (m["autoload"], r["pass_overhead_ms"], BUDGET_PASS_MS),
-            "  with autoload, FAST_LANGGRAPH=0 %5.2f ms   %+.2f ms (budget +%.1f)" % (m["autoload_off"], r["pass_overhead_off_ms"], BUDGET_OFF_MS),
-            "python -c 'import langgraph.graph' (median of %d, interleaved): CPU time, wall time (min-max)" % r["import_runs"],
+            "  with autoload              %7.2f ms   %+.2f ms (budget +%.1f)"
+            % (m["autoload"], r["pass_overhead_ms"], BUDGET_PASS_MS),
+            "  with autoload, FAST_LANGGRAPH=0 %5.2f ms   %+.2f ms (budget +%.1f)"
+            % (m["autoload_off"], r["pass_overhead_off_ms"], BUDGET_OFF_MS),
+            "python -c 'import langgraph.graph' (median of %d, interleaved): CPU time, wall time (min-max)"
+            % r["import_runs"],
             "  without the autoload       %7.1f ms   %7.1f ms (%.0f-%.0f)"
             % ((c["vanilla"], i["vanilla"]) + r["import_langgraph_graph_min_max_ms"]["vanilla"]),
             "  FAST_LANGGRAPH=0           %7.1f ms   %7.1f ms (%.0f-%.0f)"

@@ -76,7 +76,11 @@ def mode_env(accelerated: bool) -> Dict[str, str]:
 def run_child(code: str, args: List[str], accelerated: bool, python: str = sys.executable) -> Dict[str, Any]:
     """Run ``code`` in a fresh interpreter outside the source tree; its JSON output, or ``{"error": last stderr line}``."""
     proc = subprocess.run(
-        [python, "-c", code, *args], env=mode_env(accelerated), cwd=tempfile.gettempdir(), capture_output=True, text=True
+        [python, "-c", code, *args],
+        env=mode_env(accelerated),
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
     )
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "exit %d" % proc.returncode}
@@ -185,12 +189,18 @@ def _side(v: Dict[str, Any]) -> str:
     if "error" in v:
         return "versions unknown (%s)" % v["error"]
     parts = ["%s %s" % ("Python" if v["implementation"] == "CPython" else v["implementation"], v["python"])]
-    for name, label in (("langgraph", "LangGraph"), ("langchain-core", "langchain-core"), ("langgraph-checkpoint", "langgraph-checkpoint")):
+    for name, label in (
+        ("langgraph", "LangGraph"),
+        ("langchain-core", "langchain-core"),
+        ("langgraph-checkpoint", "langgraph-checkpoint"),
+    ):
         if v.get(name):
             parts.append("%s %s" % (label, v[name]))
     if v.get("fast-langgraph"):
         core = v.get("rust_core")
-        parts.append("fast_langgraph %s%s" % (v["fast-langgraph"], " (%s Rust core)" % core if core else " (no Rust core)"))
+        parts.append(
+            "fast_langgraph %s%s" % (v["fast-langgraph"], " (%s Rust core)" % core if core else " (no Rust core)")
+        )
     return ", ".join(parts)
 
 
@@ -208,7 +218,8 @@ def render_markdown(rows: List[Dict[str, Any]], machine: Dict[str, Any], command
     else:
         software = "vanilla: %s; accelerated: %s" % (_side(machine["vanilla"]), _side(machine["accelerated"]))
     lines = [
-        "From `%s` (%s), on %s, %s, %s; %s." % (command, machine["date"], machine["cpu"], cpus, machine["os"], software),
+        "From `%s` (%s), on %s, %s, %s; %s."
+        % (command, machine["date"], machine["cpu"], cpus, machine["os"], software),
         "Median µs per operation over %d round%s (min–max), every sample in a fresh interpreter, "
         "vanilla (`FAST_LANGGRAPH=0`) and accelerated alternating; the last column compares their results."
         % (rounds, "" if rounds == 1 else "s"),

@@ -162,10 +162,22 @@ def sample(tree: Path, task: int, loops: int, values: int, accelerated: bool) ->
     """One fresh pyperf worker running task ``task``: the mean of its values (seconds per call)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
-        cmd = [sys.executable, "-m", "bench", "--worker", "--worker-task=%d" % task, "--loops=%d" % loops,
-               "--warmups=1", "--values=%d" % values, "--quiet", "--output", str(out)]
-        proc = subprocess.run(cmd, cwd=str(tree), env=mode_env(accelerated), capture_output=True, text=True,
-                              timeout=900)
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench",
+            "--worker",
+            "--worker-task=%d" % task,
+            "--loops=%d" % loops,
+            "--warmups=1",
+            "--values=%d" % values,
+            "--quiet",
+            "--output",
+            str(out),
+        ]
+        proc = subprocess.run(
+            cmd, cwd=str(tree), env=mode_env(accelerated), capture_output=True, text=True, timeout=900
+        )
         if proc.returncode != 0 or not out.is_file():
             tail = (proc.stderr.strip() or "exit %d" % proc.returncode).splitlines()[-1]
             raise RuntimeError(tail)
@@ -185,8 +197,9 @@ def spread(samples: Sequence[float]) -> float:
     return (max(samples) - min(samples)) / statistics.median(samples)
 
 
-def run(tree: Path, names: Sequence[str], rounds: int, values: int, min_time: float,
-        check: bool, log: Any = print) -> Dict[str, Any]:
+def run(
+    tree: Path, names: Sequence[str], rounds: int, values: int, min_time: float, check: bool, log: Any = print
+) -> Dict[str, Any]:
     cases = {c["name"]: c for c in list_cases(tree)}
     unknown = [n for n in names if n not in cases]
     if unknown:
@@ -244,8 +257,14 @@ def _line(r: Dict[str, Any]) -> str:
         return "%-40s error: %s" % (r["case"], r["error"])
     same = {None: "-", True: "equal", False: "DIFFER"}[r["same_result"]]
     return "%-40s %11.3f %11.3f %6.2fx %5.0f%%/%4.0f%%  %s" % (
-        r["case"], r["vanilla_ms"], r["accelerated_ms"], r["ratio"],
-        r["vanilla_noise"] * 100, r["accelerated_noise"] * 100, same)
+        r["case"],
+        r["vanilla_ms"],
+        r["accelerated_ms"],
+        r["ratio"],
+        r["vanilla_noise"] * 100,
+        r["accelerated_noise"] * 100,
+        same,
+    )
 
 
 def render_summary(summary: Dict[str, Any]) -> str:
@@ -253,13 +272,18 @@ def render_summary(summary: Dict[str, Any]) -> str:
         return "-" if x is None else "%.2fx" % x
 
     return "geomean: async %s over %d cases, _sync %s over %d cases; largest sample range %.0f%% of a median" % (
-        g(summary["async_geomean"]), summary["async_cases"], g(summary["sync_geomean"]), summary["sync_cases"],
-        summary["max_noise"] * 100)
+        g(summary["async_geomean"]),
+        summary["async_cases"],
+        g(summary["sync_geomean"]),
+        summary["sync_cases"],
+        summary["max_noise"] * 100,
+    )
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fast_langgraph.bench langgraph-programs",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m fast_langgraph.bench langgraph-programs", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--quick", action="store_true", help="%d cases, 3 rounds" % len(QUICK_CASES))
     parser.add_argument("--cases", help="comma-separated case names (default: every graph run case)")
     parser.add_argument("--all", action="store_true", help="also the compilation and serde-allowlist cases")
@@ -287,14 +311,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     quiet = args.json
     if not quiet:
         print(HEADER)
-    result = run(tree, names, rounds, args.values, args.min_time, not args.no_check,
-                 log=(lambda *_: None) if quiet else print)
+    result = run(
+        tree, names, rounds, args.values, args.min_time, not args.no_check, log=(lambda *_: None) if quiet else print
+    )
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(render_summary(result["summary"]))
-        print("(%s; %d rounds, a fresh pyperf worker per sample, alternating; noise = sample range / median; %.0f s)"
-              % (tree, rounds, time.perf_counter() - started))
+        print(
+            "(%s; %d rounds, a fresh pyperf worker per sample, alternating; noise = sample range / median; %.0f s)"
+            % (tree, rounds, time.perf_counter() - started)
+        )
     differing = [r["case"] for r in result["rows"] if r.get("same_result") is False]
     errors = [r["case"] for r in result["rows"] if "error" in r]
     return 1 if differing or errors else 0

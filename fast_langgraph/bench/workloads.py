@@ -277,7 +277,10 @@ def messages200() -> Op:
     graph = builder.compile()
 
     def run(i: int) -> Any:
-        out = graph.invoke({"messages": [HumanMessage(content="go", id="h")], "total": 0, "path": [], "step": 0}, {"recursion_limit": 500})
+        out = graph.invoke(
+            {"messages": [HumanMessage(content="go", id="h")], "total": 0, "path": [], "step": 0},
+            {"recursion_limit": 500},
+        )
         return [len(out["messages"]), out["messages"][-1].content, out["total"], len(out["path"])]
 
     return _op_counter(run)

@@ -139,8 +139,16 @@ REGISTRY = (
             Target("langchain_core.callbacks.manager", "AsyncCallbackManagerForChainRun.on_chain_error"),
             Target("langchain_core.callbacks.manager", "AsyncCallbackManagerForLLMRun.on_llm_end", required=False),
             Target("langchain_core.callbacks.manager", "AsyncCallbackManagerForLLMRun.on_llm_error", required=False),
-            Target("langchain_core.callbacks.manager", "AsyncCallbackManagerForRetrieverRun.on_retriever_end", required=False),
-            Target("langchain_core.callbacks.manager", "AsyncCallbackManagerForRetrieverRun.on_retriever_error", required=False),
+            Target(
+                "langchain_core.callbacks.manager",
+                "AsyncCallbackManagerForRetrieverRun.on_retriever_end",
+                required=False,
+            ),
+            Target(
+                "langchain_core.callbacks.manager",
+                "AsyncCallbackManagerForRetrieverRun.on_retriever_error",
+                required=False,
+            ),
         ),
         implementation="fast_langgraph.patches.async_callbacks",
         needs_core=False,

@@ -80,7 +80,7 @@ def version_in_range(version: str, spec: str) -> bool:
     have = parse_version(version)
     for clause in filter(None, (c.strip() for c in spec.split(","))):
         op = next((o for o in _OPERATORS if clause.startswith(o)), None)
-        bound = clause[len(op):].strip() if op else ""
+        bound = clause[len(op) :].strip() if op else ""
         if op is None or not bound[:1].isdigit():
             raise ValueError("not a version clause: %r" % (clause,))
         cmp = _compare(have, parse_version(bound))
@@ -105,6 +105,8 @@ def require_version(what: str, version: str, spec: str) -> None:
     try:
         ok = version_in_range(version, spec)
     except ValueError:
-        raise PatchSkipped("%s's version %r cannot be parsed; verified against %s only" % (what, version, spec)) from None
+        raise PatchSkipped(
+            "%s's version %r cannot be parsed; verified against %s only" % (what, version, spec)
+        ) from None
     if not ok:
         raise PatchSkipped("%s %s: verified against %s only" % (what, version, spec))

@@ -67,7 +67,9 @@ def _one_iteration() -> Any:
 
 
 def make_ahandle_event(original: Callable[..., Any]) -> Callable[..., Any]:
-    async def ahandle_event(handlers: Any, event_name: str, ignore_condition_name: Any, *args: Any, **kwargs: Any) -> None:
+    async def ahandle_event(
+        handlers: Any, event_name: str, ignore_condition_name: Any, *args: Any, **kwargs: Any
+    ) -> None:
         if not handlers and type(handlers) is list:
             return None
         return await original(handlers, event_name, ignore_condition_name, *args, **kwargs)
@@ -132,7 +134,9 @@ def replacement(target: Target, original: Any) -> Any:
         return make_ahandle_event(original)
     if target.attribute in VERIFIED:
         if getattr(original, "__module__", None) != MANAGER or not _is_shielded(original, module):
-            raise PatchSkipped("%s is %r, not langchain-core's shielded method; left alone" % (target.qualname, original))
+            raise PatchSkipped(
+                "%s is %r, not langchain-core's shielded method; left alone" % (target.qualname, original)
+            )
         require_source(module.shielded, VERIFIED["shielded"], MANAGER + ".shielded")
         require_source(original.__wrapped__, VERIFIED[target.attribute], target.qualname)
         return make_shielded_event(original)

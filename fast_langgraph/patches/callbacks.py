@@ -41,12 +41,7 @@ _config_module: Any = None
 
 def merge_metadata_dicts(base: Any, incoming: Any) -> Any:
     """``_merge_metadata_dicts``, without the ``lc_versions`` checks when there is none."""
-    if (
-        type(base) is dict
-        and type(incoming) is dict
-        and "lc_versions" not in base
-        and "lc_versions" not in incoming
-    ):
+    if type(base) is dict and type(incoming) is dict and "lc_versions" not in base and "lc_versions" not in incoming:
         return {**base, **incoming}
     return _merge_original(base, incoming)  # type: ignore[misc]
 

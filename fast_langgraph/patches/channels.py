@@ -119,7 +119,13 @@ def replacement(target: Target, original: object) -> object:
     if own is None or getattr(own, "__module__", None) != ALGO:
         raise PatchSkipped("%s.apply_writes is %r, not LangGraph's own; left alone" % (ALGO, own))
     code = getattr(own, "__code__", None)
-    if code is None or code.co_varnames[:5] != ("checkpoint", "channels", "tasks", "get_next_version", "trigger_to_nodes"):
+    if code is None or code.co_varnames[:5] != (
+        "checkpoint",
+        "channels",
+        "tasks",
+        "get_next_version",
+        "trigger_to_nodes",
+    ):
         raise PatchSkipped("apply_writes has a signature this patch was not verified for")
     applier = _appliers.get(id(own))
     if applier is None:

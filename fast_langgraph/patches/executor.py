@@ -17,7 +17,6 @@ def replacement(target: Target, original: object) -> object:
         or getattr(original, "__qualname__", None) != "get_executor_for_config"
     ):
         raise PatchSkipped(
-            "%s is %r, not langchain_core's get_executor_for_config; left alone"
-            % (target.qualname, original)
+            "%s is %r, not langchain_core's get_executor_for_config; left alone" % (target.qualname, original)
         )
     return get_executor_for_config

@@ -133,13 +133,29 @@ def _class_fingerprint(cls: Any) -> str:
     for name, field in cls.model_fields.items():
         parts.append("%s=%r" % (name, field))
     decorators = cls.__pydantic_decorators__
-    for group in ("validators", "field_validators", "root_validators", "field_serializers", "model_serializers", "model_validators", "computed_fields"):
+    for group in (
+        "validators",
+        "field_validators",
+        "root_validators",
+        "field_serializers",
+        "model_serializers",
+        "model_validators",
+        "computed_fields",
+    ):
         for name, dec in sorted(getattr(decorators, group).items()):
             parts.append("%s:%s:%r:%s" % (group, name, dec.info, _source(dec.func)))
     for klass in cls.__mro__:
         if klass is BaseModel:
             break
-        for attr in ("__init__", "model_post_init", "__new__", "model_dump", "__getattr__", "__setattr__", "__get_pydantic_core_schema__"):
+        for attr in (
+            "__init__",
+            "model_post_init",
+            "__new__",
+            "model_dump",
+            "__getattr__",
+            "__setattr__",
+            "__get_pydantic_core_schema__",
+        ):
             if attr in klass.__dict__:
                 parts.append("%s.%s:%s" % (klass.__qualname__, attr, _source(klass.__dict__[attr])))
     parts.append(repr(cls.__private_attributes__))
@@ -151,7 +167,15 @@ def _class_fingerprint(cls: Any) -> str:
         parts.append(_source(getattr(tool, helper, None)))
     for module, name in TYPED_DICTS:
         td = getattr(importlib.import_module(module), name, None)
-        parts.append("%s:%r:%r:%r" % (name, getattr(td, "__annotations__", None), getattr(td, "__total__", None), sorted(getattr(td, "__required_keys__", ()))))
+        parts.append(
+            "%s:%r:%r:%r"
+            % (
+                name,
+                getattr(td, "__annotations__", None),
+                getattr(td, "__total__", None),
+                sorted(getattr(td, "__required_keys__", ())),
+            )
+        )
     return _digest("\n".join(parts))
 
 
@@ -216,7 +240,9 @@ def configure(jsonplus: Any) -> CodecStatus:
     try:
         _status = _configure(jsonplus)
     except Exception as exc:  # never break the host: today's path, and say why
-        _status = CodecStatus(False, "not enabled: %s: %s" % (type(exc).__name__, exc), _installed("langchain-core"), ())
+        _status = CodecStatus(
+            False, "not enabled: %s: %s" % (type(exc).__name__, exc), _installed("langchain-core"), ()
+        )
         _turn_off()
     return _status
 
@@ -238,10 +264,20 @@ def _configure(jsonplus: Any) -> CodecStatus:
     pydantic_version = _installed("pydantic")
     if core_version is None or not version_in_range(core_version, VERIFIED_LANGCHAIN_CORE):
         _turn_off()
-        return CodecStatus(False, "off: langchain-core %s is outside the verified %s" % (core_version, VERIFIED_LANGCHAIN_CORE), core_version, ())
+        return CodecStatus(
+            False,
+            "off: langchain-core %s is outside the verified %s" % (core_version, VERIFIED_LANGCHAIN_CORE),
+            core_version,
+            (),
+        )
     if pydantic_version is None or not version_in_range(pydantic_version, VERIFIED_PYDANTIC):
         _turn_off()
-        return CodecStatus(False, "off: pydantic %s is outside the verified %s" % (pydantic_version, VERIFIED_PYDANTIC), core_version, ())
+        return CodecStatus(
+            False,
+            "off: pydantic %s is outside the verified %s" % (pydantic_version, VERIFIED_PYDANTIC),
+            core_version,
+            (),
+        )
     safe_module = jsonplus.__dict__.get("_lg_msgpack")
     safe_types = getattr(safe_module, "SAFE_MSGPACK_TYPES", None)
     decode_allowed = type(safe_types) is frozenset
@@ -277,7 +313,9 @@ def _configure(jsonplus: Any) -> CodecStatus:
         typed_keys[name] = list(td.__annotations__)
     if not entries:
         _turn_off()
-        return CodecStatus(False, "off: no message class matches its verified fingerprint (%s)" % ", ".join(skipped), core_version, ())
+        return CodecStatus(
+            False, "off: no message class matches its verified fingerprint (%s)" % ", ".join(skipped), core_version, ()
+        )
     message_codec_configure(entries, typed_keys, safe_module, jsonplus)
     reason = "on for %d message classes (langchain-core %s)" % (len(verified), core_version)
     if skipped:

@@ -67,7 +67,10 @@ def replacement(target: Target, original: object) -> object:
     wrapper = getattr(module, "add_messages", None)
     if getattr(getattr(wrapper, "__code__", None), "co_freevars", None) != ("func",):
         raise PatchSkipped("add_messages is not LangGraph's wrapper around a 'func' cell")
-    if getattr(original, "__module__", None) != module.__name__ or getattr(original, "__name__", None) != "add_messages":
+    if (
+        getattr(original, "__module__", None) != module.__name__
+        or getattr(original, "__name__", None) != "add_messages"
+    ):
         raise PatchSkipped("the add_messages cell holds %r, not LangGraph's reducer; left alone" % (original,))
     code = getattr(original, "__code__", None)
     if code is None or (code.co_varnames, code.co_names) not in VERIFIED_SHAPES:

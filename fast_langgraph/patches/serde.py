@@ -66,7 +66,10 @@ def make_msgpack_enc(module: Any) -> Any:
 
 
 def _replace_msgpack_enc(module: Any, target: Target, original: object) -> object:
-    if getattr(original, "__module__", None) != module.__name__ or getattr(original, "__name__", None) != "_msgpack_enc":
+    if (
+        getattr(original, "__module__", None) != module.__name__
+        or getattr(original, "__name__", None) != "_msgpack_enc"
+    ):
         raise PatchSkipped("%s is %r, not langgraph's own _msgpack_enc; left alone" % (target.qualname, original))
     option = getattr(module, "_option", None)
     if option != LANGGRAPH_OPTION:
@@ -105,7 +108,9 @@ def make_loads_typed(module: Any, original: Any) -> Any:
 
     loads_typed.__module__ = module.__name__
     loads_typed.__qualname__ = original.__qualname__
-    loads_typed.__doc__ = "fast_langgraph: msgpack-tagged checkpoints decoded by ormsgpack, the GC paused for large plain blobs."
+    loads_typed.__doc__ = (
+        "fast_langgraph: msgpack-tagged checkpoints decoded by ormsgpack, the GC paused for large plain blobs."
+    )
     loads_typed.__wrapped__ = original  # type: ignore[attr-defined]
     return loads_typed
 

@@ -77,7 +77,9 @@ def replacement(target: Target, original: Any) -> Any:
     require_source(original, VERIFIED_UUID6, ID_MODULE + ".uuid6")
     require_source(g["UUID"].__init__, VERIFIED_UUID_INIT, ID_MODULE + ".UUID.__init__")
     if getattr(uuid.UUID, "__slots__", None) != ("int", "is_safe", "__weakref__"):
-        raise PatchSkipped("uuid.UUID's slots are %r here, not the verified ones" % (getattr(uuid.UUID, "__slots__", None),))
+        raise PatchSkipped(
+            "uuid.UUID's slots are %r here, not the verified ones" % (getattr(uuid.UUID, "__slots__", None),)
+        )
     _made["original"] = original
     made = _made["uuid6"] = make_uuid6(g, original)
     return made
