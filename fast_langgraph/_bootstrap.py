@@ -20,10 +20,6 @@ import sys
 
 from fast_langgraph import _switches
 
-#: Kept for callers of the old names; the switches live in :mod:`fast_langgraph._switches`.
-disabled_by_env = _switches.disabled
-strict_mode = _switches.strict
-
 #: Top-level packages whose first import wakes the accelerator up.
 TRIGGER_PACKAGES = ("langgraph", "langchain_core")
 

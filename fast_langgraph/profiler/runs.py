@@ -111,9 +111,9 @@ class _Run:
             for profiler in self.profilers:
                 profiler._add(self, summary)
         except Exception:  # a profiler bug must not fail the user's graph call
-            from fast_langgraph import _bootstrap
+            from fast_langgraph import _switches
 
-            if _bootstrap.strict_mode():
+            if _switches.strict():
                 raise
             logging.getLogger("fast_langgraph").warning("GraphProfiler could not record a run", exc_info=True)
 
