@@ -11,6 +11,9 @@ same warnings and serde events, in every allowlist mode.
 from __future__ import annotations
 
 import contextlib
+import gc
+import threading
+import time
 import datetime as dt
 import uuid
 import warnings
@@ -777,3 +780,157 @@ def test_hook_on_corrupted_payloads_matches_langgraphs(msg, how, at, byte):
             assert_same(got[1], expected[1])
     else:
         assert got == expected
+
+
+# --- the cyclic GC during decodes through the codec's hook ---------------------------
+# A decode called with a MessageExtHook keeps the collector paused while only the codec
+# builds (no Python code runs), resumes it around every call of the wrapped hook, and
+# keeps what that hook returned alive until the end: as the large-blob pause
+# (test_serde_decode.py's GC tests), observable only in when collections happen.
+
+core = fast_langgraph._rust.require_core()
+
+
+def messages_blob(n: int = 300, others: int = 0, duplicates: int = 0) -> bytes:
+    """A map of ``n`` messages as LangGraph writes them, ``others`` ext values of code 1,
+    and ``duplicates`` ext values of code 1 under one repeated key."""
+    if not message_codec.status().enabled:
+        pytest.skip(message_codec.status().reason)
+    msgs = [ormsgpack.Ext(5, message_payload(m.HumanMessage(content="hi %d" % i, id=str(i)))) for i in range(n)]
+    body = ormsgpack.packb({"messages": msgs, "others": [ormsgpack.Ext(1, b"%d" % i) for i in range(others)]})
+    if not duplicates:
+        return body
+    # {"dup": ext, "dup": ext, ...} in front: each duplicate drops the previous hook result.
+    return b"\xde" + (duplicates + 1).to_bytes(2, "big") + b"\xa3dup\xd4\x01\x00" * duplicates + b"\xa4rest" + body
+
+
+@contextlib.contextmanager
+def collections_started() -> Any:
+    """The ``inside`` flag (a one-item list) of every collection started meanwhile."""
+    inside = [False]
+    starts: List[bool] = []
+
+    def callback(phase: str, info: Any) -> None:
+        if phase == "start":
+            starts.append(inside[0])
+
+    gc.callbacks.append(callback)
+    try:
+        yield inside, starts
+    finally:
+        gc.callbacks.remove(callback)
+
+
+def test_codec_decodes_run_with_the_gc_paused():
+    blob = messages_blob(400)
+    hook = core.MessageExtHook(lambda c, d: pytest.fail("every message is the codec's"))
+    for pause in (False, True):
+        previous = core.msgpack_decode_gc_pause(pause)
+        try:
+            with collections_started() as (inside, starts):
+                inside[0] = True
+                got = core.msgpack_unpackb(blob, ext_hook=hook, option=OPT)
+                inside[0] = False
+        finally:
+            core.msgpack_decode_gc_pause(previous)
+        assert gc.isenabled()
+        assert any(starts) is not pause, starts  # 400 messages make 2,000+ tracked objects
+        assert [msg.content for msg in got["messages"]] == ["hi %d" % i for i in range(400)]
+
+
+def test_the_wrapped_hook_runs_with_the_gc_on():
+    blob = messages_blob(300, others=40)
+    seen: List[bool] = []
+
+    def inner(code: int, data: bytes) -> Any:
+        seen.append(gc.isenabled())
+        return (code, data)
+
+    got = core.msgpack_unpackb(blob, ext_hook=core.MessageExtHook(inner), option=OPT)
+    assert gc.isenabled() and seen == [True] * 40
+    previous = core.msgpack_decode_gc_pause(False)
+    try:
+        assert_same(got, core.msgpack_unpackb(blob, ext_hook=core.MessageExtHook(inner), option=OPT))
+    finally:
+        core.msgpack_decode_gc_pause(previous)
+    gc.disable()
+    try:
+        seen.clear()
+        core.msgpack_unpackb(blob, ext_hook=core.MessageExtHook(inner), option=OPT)
+        assert not gc.isenabled() and seen == [False] * 40
+    finally:
+        gc.enable()
+
+
+def test_gc_switched_by_the_wrapped_hook_stays_switched():
+    blob = messages_blob(100, others=1)
+    try:
+        core.msgpack_unpackb(blob, ext_hook=core.MessageExtHook(lambda c, d: gc.disable()), option=OPT)
+        assert not gc.isenabled()
+        core.msgpack_unpackb(blob, ext_hook=core.MessageExtHook(lambda c, d: gc.enable()), option=OPT)
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_finalizers_of_the_wrapped_hooks_values_run_with_the_gc_on():
+    states: List[bool] = []
+
+    class Tracked:
+        def __del__(self) -> None:
+            states.append(gc.isenabled())
+
+    blob = messages_blob(200, duplicates=50)
+    got = core.msgpack_unpackb(blob, ext_hook=core.MessageExtHook(lambda c, d: Tracked()), option=OPT)
+    assert len(got["rest"]["messages"]) == 200
+    del got
+    gc.collect()
+    assert len(states) == 50 and all(states)
+
+
+def test_decodes_nested_in_the_wrapped_hook():
+    inner_blob = messages_blob(150, others=2)
+    seen: List[bool] = []
+
+    def leaf(code: int, data: bytes) -> Any:
+        seen.append(gc.isenabled())
+        return (code, data)
+
+    def nested(code: int, data: bytes) -> Any:
+        # LangGraph's hook decodes again for every payload.
+        seen.append(gc.isenabled())
+        return core.msgpack_unpackb(inner_blob, ext_hook=core.MessageExtHook(leaf), option=OPT)
+
+    blob = messages_blob(150, others=3)
+    got = core.msgpack_unpackb(blob, ext_hook=core.MessageExtHook(nested), option=OPT)
+    assert gc.isenabled() and seen and all(seen) and len(seen) == 3 + 3 * 2
+    previous = core.msgpack_decode_gc_pause(False)
+    try:
+        assert_same(got, core.msgpack_unpackb(blob, ext_hook=core.MessageExtHook(nested), option=OPT))
+    finally:
+        core.msgpack_decode_gc_pause(previous)
+
+
+def test_codec_gc_pause_invisible_to_other_threads():
+    blob = messages_blob(300, others=20)
+    stop = threading.Event()
+    observed_disabled: List[bool] = []
+
+    def watch() -> None:
+        while not stop.is_set():
+            if not gc.isenabled():
+                observed_disabled.append(True)
+
+    def inner(code: int, data: bytes) -> Any:
+        time.sleep(0)  # lets the watcher run while the wrapped hook runs
+        return (code, data)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(20):
+            core.msgpack_unpackb(blob, ext_hook=core.MessageExtHook(inner), option=OPT)
+    finally:
+        stop.set()
+        watcher.join()
+    assert not observed_disabled

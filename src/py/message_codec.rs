@@ -450,18 +450,16 @@ impl Codec {
         if !safe_module.is_some_and(|m| m.is(self.safe_module.bind(py))) {
             return Ok(None);
         }
-        let safe_types = self
-            .safe_module
-            .bind(py)
-            .getattr(intern!(py, "SAFE_MSGPACK_TYPES"))?;
-        if !safe_types.is(self.safe_types.bind(py)) {
+        let safe_types =
+            module_global(self.safe_module.bind(py), intern!(py, "SAFE_MSGPACK_TYPES"))?;
+        if !safe_types.is_some_and(|t| t.is(self.safe_types.bind(py))) {
             return Ok(None);
         }
         // `getattr(importlib.import_module(module), name)` is the verified class.
         let Some(loaded) = self.sys_modules.bind(py).get_item(&module)? else {
             return Ok(None);
         };
-        if !loaded.getattr(spec.name.bind(py))?.is(spec.cls.bind(py)) {
+        if !module_global(&loaded, spec.name.bind(py))?.is_some_and(|c| c.is(spec.cls.bind(py))) {
             return Ok(None);
         }
         // `object.__new__(cls)` (what pydantic's own construction does): the class
@@ -504,6 +502,26 @@ impl Codec {
         )?;
         Ok(Some(obj))
     }
+}
+
+/// `getattr(module, name)` where that is a plain lookup in the module's namespace: an
+/// exact module (no `__getattr__` of a module subclass) holding `name`. `None` also
+/// where getattr would run a module-level `__getattr__`: the caller then declines, and
+/// no Python code runs here (decodes may have the collector paused).
+fn module_global<'py>(
+    module: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if !is_exact(module, &raw mut ffi::PyModule_Type) {
+        return Ok(None);
+    }
+    let namespace = unsafe { ffi::PyModule_GetDict(module.as_ptr()) };
+    if namespace.is_null() {
+        return Err(PyErr::fetch(module.py()));
+    }
+    // SAFETY: a module's dict, borrowed from the module the caller holds.
+    let namespace = unsafe { Bound::from_borrowed_ptr(module.py(), namespace) };
+    namespace.cast_into_exact::<PyDict>()?.get_item(name)
 }
 
 /// Whether validation leaves a canonical field dict (its `values`, in field order)
@@ -611,7 +629,7 @@ impl MessageExtHook {
     }
 
     fn __call__<'py>(
-        &self,
+        slf: &Bound<'py, Self>,
         py: Python<'py>,
         code: &Bound<'py, PyAny>,
         data: &Bound<'py, PyAny>,
@@ -634,7 +652,9 @@ impl MessageExtHook {
         // while LangGraph's hook runs, so deep nesting hits the limit where it does
         // unpatched (the hook recurses through itself for nested ext values).
         unsafe { ffi::Py_LeaveRecursiveCall() };
-        let result = self.inner.bind(py).call1((code, data));
+        let result = crate::py::serde::decode::call_with_gc_resumed(slf.as_ptr(), || {
+            slf.get().inner.bind(py).call1((code, data))
+        });
         if unsafe { ffi::Py_EnterRecursiveCall(c" in an ext hook".as_ptr()) } != 0 {
             // Only if the limit was lowered meanwhile: the caller's own check reports it.
             unsafe { ffi::PyErr_Clear() };

@@ -7,6 +7,11 @@
 //! feature `native-decoder`, `msgpack_decode_native(True)` sends those large inputs
 //! to the Rust reader instead (`native`; for benchmarks and its tests).
 //!
+//! A decode whose hook is the message codec's `MessageExtHook` (LangGraph's hook,
+//! wrapped by the `serde` patch when the codec is on) keeps the GC paused whatever its
+//! size: that hook builds verified messages without running Python code, and resumes
+//! the collector around every call of LangGraph's hook (see `with_hook_gc_paused`).
+//!
 //! Ext values go to the caller's hook as bytes, exactly as ormsgpack hands them
 //! over (the `serde` patch calls this from `JsonPlusSerializer.loads_typed` with
 //! LangGraph's own hook, which unpacks its payloads with ormsgpack as before), so
@@ -138,7 +143,9 @@ const EXT_SCAN_VALUES: usize = 4096;
 /// hook wrapper), judged from its first `EXT_SCAN_VALUES` values:
 /// * mostly ext values (e.g. a list of messages): loading it is object construction
 ///   in LangGraph's hook whoever reads the bytes, and pausing the GC between hook
-///   calls buys nothing there (measured: 0.72x to parity);
+///   calls buys nothing there (measured: 0.72x to parity); with the message codec's
+///   hook the pause covers the hook's own work too, and is taken for every input
+///   (`with_hook_gc_paused`);
 /// * malformed there (a reserved byte, a length past the end): it fails early
 ///   anyway, and the pause and the wrapper would make the error path slower than
 ///   unpatched (a denial-of-service surface for whoever can write bad blobs).
@@ -222,6 +229,14 @@ fn unpackb<'py>(
                 return native::decode_with_hook(py, bytes.as_bytes(), hook);
             }
             if let Some(api) = st.gc_api.filter(|_| GC_PAUSE.load(Ordering::Relaxed)) {
+                if hook.is_exact_instance_of::<crate::py::message_codec::MessageExtHook>() {
+                    let kwargs = PyDict::new(py);
+                    kwargs.set_item("ext_hook", hook)?;
+                    kwargs.set_item("option", option)?;
+                    return with_hook_gc_paused(api, hook.as_ptr(), || {
+                        st.ormsgpack_unpackb.bind(py).call((bytes,), Some(&kwargs))
+                    });
+                }
                 return ormsgpack_gc_paused(py, st, api, bytes, hook, option);
             }
         }
@@ -291,6 +306,130 @@ fn ormsgpack_gc_paused<'py>(
     };
     drop(keepalive);
     result
+}
+
+// --- the GC pause for decodes through a `MessageExtHook` ---------------------------
+//
+// A checkpoint of messages is mostly ext values, each handed to the ext hook. With
+// the message codec on, LangGraph's hook is wrapped in a `MessageExtHook`, which builds
+// verified messages without running Python code: the whole decode then keeps the
+// collector paused, as for large plain blobs (measured: the collections the paused
+// decode no longer triggers were ~30 % of a 200-message load). Only where the hook
+// hands a value to LangGraph's hook is the collector resumed, around that call, and
+// what LangGraph's hook returned is kept alive until the end.
+
+struct HookFrame {
+    /// The `MessageExtHook` object this decode was called with; null while LangGraph's
+    /// hook runs, so that nothing called from there sees this decode's pause.
+    hook: *mut ffi::PyObject,
+    gc: GcPause,
+    keepalive: Vec<Py<PyAny>>,
+}
+
+thread_local! {
+    /// The decodes in progress on this thread, innermost last (LangGraph's hook may
+    /// decode again).
+    static HOOK_FRAMES: std::cell::RefCell<Vec<HookFrame>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Pops this decode's frame and resumes the collector, also on unwinding; the kept
+/// values are released after the resume (releasing them may run finalizers).
+struct HookFrameGuard;
+
+impl Drop for HookFrameGuard {
+    fn drop(&mut self) {
+        let frame = HOOK_FRAMES.with_borrow_mut(|frames| frames.pop());
+        if let Some(mut frame) = frame {
+            frame.gc.resume();
+            drop(frame.keepalive);
+        }
+    }
+}
+
+/// `decode()` (ormsgpack called with `hook`, a `MessageExtHook`, as its ext hook)
+/// with the collector paused.
+fn with_hook_gc_paused<R>(api: GcApi, hook: *mut ffi::PyObject, decode: impl FnOnce() -> R) -> R {
+    let mut gc = GcPause {
+        api: Some(api),
+        paused: false,
+    };
+    gc.pause();
+    HOOK_FRAMES.with_borrow_mut(|frames| {
+        frames.push(HookFrame {
+            hook,
+            gc,
+            keepalive: Vec::new(),
+        })
+    });
+    let _guard = HookFrameGuard;
+    decode()
+}
+
+/// For `MessageExtHook`: runs `call` (LangGraph's hook) with the collector resumed
+/// if the decode calling `hook` paused it, pausing it again afterwards.
+pub(crate) fn call_with_gc_resumed<'py>(
+    hook: *mut ffi::PyObject,
+    call: impl FnOnce() -> PyResult<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let ours = HOOK_FRAMES.with_borrow_mut(|frames| match frames.last_mut() {
+        Some(frame) if frame.hook == hook => {
+            frame.gc.resume();
+            frames.push(HookFrame {
+                hook: std::ptr::null_mut(),
+                gc: GcPause {
+                    api: None,
+                    paused: false,
+                },
+                keepalive: Vec::new(),
+            });
+            true
+        }
+        _ => false,
+    });
+    if !ours {
+        return call();
+    }
+    let result = call();
+    HOOK_FRAMES.with_borrow_mut(|frames| {
+        frames.pop();
+        if let Some(frame) = frames.last_mut() {
+            // Not paused again if LangGraph's hook turned the collector off itself.
+            frame.gc.pause();
+            if let Ok(value) = &result {
+                frame.keepalive.push(value.clone().unbind());
+            }
+        }
+    });
+    result
+}
+
+/// The `ext_hook=` keyword argument of a vectorcall, if it is a `MessageExtHook`.
+unsafe fn message_ext_hook(
+    py: Python<'_>,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> Option<*mut ffi::PyObject> {
+    if kwnames.is_null() {
+        return None;
+    }
+    let hook_type =
+        <crate::py::message_codec::MessageExtHook as pyo3::PyTypeInfo>::type_object_raw(py);
+    for i in 0..unsafe { ffi::PyTuple_Size(kwnames) } {
+        let value = unsafe { *args.offset(nargs + i) };
+        if unsafe { ffi::Py_TYPE(value) } == hook_type
+            && unsafe {
+                ffi::PyUnicode_CompareWithASCIIString(
+                    ffi::PyTuple_GetItem(kwnames, i),
+                    c"ext_hook".as_ptr(),
+                )
+            } == 0
+        {
+            return Some(value);
+        }
+    }
+    None
 }
 
 /// Set the input size from which `msgpack_unpackb` takes the large-input route (see
@@ -369,7 +508,14 @@ unsafe extern "C" fn unpackb_fastcall(
                 && unsafe { ffi::PyBytes_Size(input) } as usize >= min
                 && (min == 0 || !ormsgpack_as_is(unsafe { bytes_of(input) }));
             if !native {
-                return unsafe { function(slf as *mut ffi::PyObject, args, nargs, kwnames) };
+                let forward =
+                    || unsafe { function(slf as *mut ffi::PyObject, args, nargs, kwnames) };
+                if let (Some(api), true) = (st.gc_api, GC_PAUSE.load(Ordering::Relaxed)) {
+                    if let Some(hook) = unsafe { message_ext_hook(py, args, nargs, kwnames) } {
+                        return with_hook_gc_paused(api, hook, forward);
+                    }
+                }
+                return forward();
             }
         }
     } else {
