@@ -59,7 +59,6 @@ import struct
 import threading
 import time
 from typing import (
-    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
@@ -74,13 +73,8 @@ from typing import (
 )
 from urllib.parse import quote
 
-from fast_langgraph._rust import require_core
-
-if TYPE_CHECKING:  # the stub's types (_core.pyi)
-    from fast_langgraph._core import make_key
-else:  # the checked loader: a clear ImportError when the core is missing or stale
-    _core = require_core()
-    make_key = _core.make_key
+# The core through its checked loader: an ImportError saying why when it is missing or stale.
+from fast_langgraph._rust import make_key
 from fast_langgraph.cache import InlineAsyncLLMCacheMethods
 
 __all__ = ["RedisLLMCache", "RedisNodeCache", "RedisStore", "DEFAULT_URL", "DEFAULT_PREFIX"]

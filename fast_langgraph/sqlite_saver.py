@@ -57,7 +57,6 @@ import os
 import random
 from contextlib import asynccontextmanager, contextmanager
 from typing import (
-    TYPE_CHECKING,
     Any,
     AsyncIterator,
     Callable,
@@ -85,15 +84,9 @@ from langgraph.checkpoint.base import (
 import langgraph.checkpoint.base as _checkpoint_base
 
 from fast_langgraph import _switches
-from fast_langgraph._rust import require_core
 
-if TYPE_CHECKING:  # the stub's types (_core.pyi)
-    from fast_langgraph._core import SqliteCheckpointStore, sqlite_after_fork, sqlite_before_fork
-else:  # the checked loader: a clear ImportError when the core is missing or stale
-    _core = require_core()
-    SqliteCheckpointStore = _core.SqliteCheckpointStore
-    sqlite_before_fork = _core.sqlite_before_fork
-    sqlite_after_fork = _core.sqlite_after_fork
+# The core through its checked loader: an ImportError saying why when it is missing or stale.
+from fast_langgraph._rust import SqliteCheckpointStore, sqlite_after_fork, sqlite_before_fork
 
 __all__ = ["RustSqliteSaver", "AsyncRustSqliteSaver", "CorruptCheckpointError"]
 
