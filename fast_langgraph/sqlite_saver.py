@@ -325,6 +325,17 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
         )
 
     @staticmethod
+    def _saved_config(config: Any, put_args: Tuple[Any, ...]) -> Any:
+        """What ``put``/``aput`` return: the config naming the checkpoint saved with ``put_args``."""
+        return {
+            "configurable": {
+                "thread_id": config["configurable"]["thread_id"],
+                "checkpoint_ns": put_args[1],
+                "checkpoint_id": put_args[2],
+            }
+        }
+
+    @staticmethod
     def _list_args(config: Any, filter: Optional[Dict[str, Any]], before: Any, limit: Optional[int]) -> Dict[str, Any]:
         args: Dict[str, Any] = {}
         if config is not None:
@@ -370,13 +381,7 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
     ) -> Any:
         args = self._put_args(config, checkpoint, metadata)
         self._store.put(*args)
-        return {
-            "configurable": {
-                "thread_id": config["configurable"]["thread_id"],
-                "checkpoint_ns": args[1],
-                "checkpoint_id": args[2],
-            }
-        }
+        return self._saved_config(config, args)
 
     def put_writes(self, config: Any, writes: Sequence[Tuple[str, Any]], task_id: str, task_path: str = "") -> None:
         self._store.put_writes(*self._put_writes_args(config, writes, task_id, task_path))
@@ -497,13 +502,7 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
     ) -> Any:
         args = self._put_args(config, checkpoint, metadata)
         await self._offload(self._store.put, *args)
-        return {
-            "configurable": {
-                "thread_id": config["configurable"]["thread_id"],
-                "checkpoint_ns": args[1],
-                "checkpoint_id": args[2],
-            }
-        }
+        return self._saved_config(config, args)
 
     async def aput_writes(
         self, config: Any, writes: Sequence[Tuple[str, Any]], task_id: str, task_path: str = ""
