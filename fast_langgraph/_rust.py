@@ -2,12 +2,12 @@
 
 The one place that imports ``_core``: it also checks that the compiled core is the one
 built for this Python package. Code that needs a core function or class imports it from
-here, typed by the stub (``_core.pyi``)::
+here (typed by the stub, ``_core.pyi``, for the names listed at the end of this module)::
 
     from fast_langgraph._rust import LruCache, make_key   # at module level, or inside a function
 
-or asks for the module, ``require_core()``. Both raise :class:`ImportError` saying why the
-core is unavailable. Code that can run without the core asks :func:`load_core` (None
+and code that needs the module itself calls ``require_core()``. Both raise
+:class:`ImportError` saying why the core is unavailable. Code that can run without the core asks :func:`load_core` (None
 then) or :func:`core_error`.
 """
 
@@ -57,15 +57,21 @@ def require_core() -> ModuleType:
     return core
 
 
-if TYPE_CHECKING:  # the names served below, with the stub's types (add one here to import it)
+if TYPE_CHECKING:  # the core's names importable from here, with the stub's types (list one to import it)
     from fast_langgraph._core import (
         CachedFunction as CachedFunction,
         LruCache as LruCache,
         ManualClock as ManualClock,
+        MessageExtHook as MessageExtHook,
+        MessageMerger as MessageMerger,
         SqliteCheckpointStore as SqliteCheckpointStore,
+        WritesApplier as WritesApplier,
         deep_merge as deep_merge,
         langgraph_state_update as langgraph_state_update,
         make_key as make_key,
+        message_codec_configure as message_codec_configure,
+        msgpack_encode as msgpack_encode,
+        msgpack_unpackb as msgpack_unpackb,
         sqlite_after_fork as sqlite_after_fork,
         sqlite_before_fork as sqlite_before_fork,
     )
