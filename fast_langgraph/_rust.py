@@ -1,20 +1,20 @@
 """Loads the Rust core (``fast_langgraph._core``) on first use and remembers why it could not.
 
 The one place that imports ``_core``: it also checks that the compiled core is the one
-built for this Python package. Code that needs a core function gets it from here::
+built for this Python package. Code that needs a core function or class imports it from
+here (typed by the stub, ``_core.pyi``, for the names listed at the end of this module)::
 
-    from fast_langgraph._rust import require_core
+    from fast_langgraph._rust import LruCache, make_key   # at module level, or inside a function
 
-    LruCache = require_core().LruCache      # at module level, or inside a function
-
-(``require_core`` raises :class:`ImportError` saying why the core is unavailable). Code
-that can run without the core asks :func:`load_core` (None then) or :func:`core_error`.
+and code that needs the module itself calls ``require_core()``. Both raise
+:class:`ImportError` saying why the core is unavailable. Code that can run without the core asks :func:`load_core` (None
+then) or :func:`core_error`.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from fast_langgraph._version import __version__
 
@@ -55,3 +55,31 @@ def require_core() -> ModuleType:
     if core is None:
         raise ImportError("fast_langgraph: %s" % _error)
     return core
+
+
+if TYPE_CHECKING:  # the core's names importable from here, with the stub's types (list one to import it)
+    from fast_langgraph._core import (
+        CachedFunction as CachedFunction,
+        LruCache as LruCache,
+        ManualClock as ManualClock,
+        MessageExtHook as MessageExtHook,
+        MessageMerger as MessageMerger,
+        SqliteCheckpointStore as SqliteCheckpointStore,
+        WritesApplier as WritesApplier,
+        deep_merge as deep_merge,
+        langgraph_state_update as langgraph_state_update,
+        make_key as make_key,
+        message_codec_configure as message_codec_configure,
+        msgpack_encode as msgpack_encode,
+        msgpack_unpackb as msgpack_unpackb,
+        sqlite_after_fork as sqlite_after_fork,
+        sqlite_before_fork as sqlite_before_fork,
+    )
+else:
+
+    def __getattr__(name: str) -> Any:
+        # `from fast_langgraph._rust import LruCache`: the core's attribute through the checked
+        # loader, so importing a module that needs the core fails there, saying why.
+        if name.startswith("_"):
+            raise AttributeError("module %r has no attribute %r" % (__name__, name))
+        return getattr(require_core(), name)

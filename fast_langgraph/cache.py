@@ -40,16 +40,8 @@ import inspect
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, NamedTuple, Optional, Tuple, TypeVar
 
-from fast_langgraph._rust import require_core
-
-if TYPE_CHECKING:  # the stub's types (_core.pyi)
-    from fast_langgraph._core import CachedFunction, LruCache, ManualClock, make_key
-else:  # the checked loader: a clear ImportError when the core is missing or stale
-    _core = require_core()
-    CachedFunction = _core.CachedFunction
-    LruCache = _core.LruCache
-    ManualClock = _core.ManualClock
-    make_key = _core.make_key
+# The core through its checked loader: an ImportError saying why when it is missing or stale.
+from fast_langgraph._rust import CachedFunction, LruCache, ManualClock, make_key
 
 __all__ = ["CacheInfo", "LruCache", "ManualClock", "cached", "make_key"]
 

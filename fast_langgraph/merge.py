@@ -16,16 +16,10 @@ compare with and the baseline the benchmark measures against.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Dict, Iterable, Mapping, Optional
 
-from fast_langgraph._rust import require_core
-
-if TYPE_CHECKING:  # the stub's types (_core.pyi)
-    from fast_langgraph._core import deep_merge, langgraph_state_update
-else:  # the checked loader: a clear ImportError when the core is missing or stale
-    _core = require_core()
-    deep_merge = _core.deep_merge
-    langgraph_state_update = _core.langgraph_state_update
+# The core through its checked loader: an ImportError saying why when it is missing or stale.
+from fast_langgraph._rust import deep_merge, langgraph_state_update
 
 __all__ = ["deep_merge", "langgraph_state_update", "python_deep_merge", "python_state_update"]
 

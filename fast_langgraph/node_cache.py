@@ -15,19 +15,12 @@ expires on a monotonic clock, and has statistics. Needs LangGraph >= 0.4.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from langgraph.cache.base import BaseCache
 
-from fast_langgraph._rust import require_core
-
-if TYPE_CHECKING:  # the stub's types (_core.pyi)
-    from fast_langgraph._core import LruCache, ManualClock, make_key
-else:  # the checked loader: a clear ImportError when the core is missing or stale
-    _core = require_core()
-    LruCache = _core.LruCache
-    ManualClock = _core.ManualClock
-    make_key = _core.make_key
+# The core through its checked loader: an ImportError saying why when it is missing or stale.
+from fast_langgraph._rust import LruCache, ManualClock, make_key
 
 __all__ = ["RustNodeCache"]
 

@@ -58,29 +58,11 @@ import math
 import struct
 import threading
 import time
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    Dict,
-    Iterable,
-    List,
-    Mapping,
-    Optional,
-    Sequence,
-    Tuple,
-    TypeVar,
-    Union,
-)
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 from urllib.parse import quote
 
-from fast_langgraph._rust import require_core
-
-if TYPE_CHECKING:  # the stub's types (_core.pyi)
-    from fast_langgraph._core import make_key
-else:  # the checked loader: a clear ImportError when the core is missing or stale
-    _core = require_core()
-    make_key = _core.make_key
+# The core through its checked loader: an ImportError saying why when it is missing or stale.
+from fast_langgraph._rust import make_key
 from fast_langgraph.cache import InlineAsyncLLMCacheMethods
 
 __all__ = ["RedisLLMCache", "RedisNodeCache", "RedisStore", "DEFAULT_URL", "DEFAULT_PREFIX"]

@@ -57,7 +57,6 @@ import os
 import random
 from contextlib import asynccontextmanager, contextmanager
 from typing import (
-    TYPE_CHECKING,
     Any,
     AsyncIterator,
     Callable,
@@ -85,15 +84,9 @@ from langgraph.checkpoint.base import (
 import langgraph.checkpoint.base as _checkpoint_base
 
 from fast_langgraph import _switches
-from fast_langgraph._rust import require_core
 
-if TYPE_CHECKING:  # the stub's types (_core.pyi)
-    from fast_langgraph._core import SqliteCheckpointStore, sqlite_after_fork, sqlite_before_fork
-else:  # the checked loader: a clear ImportError when the core is missing or stale
-    _core = require_core()
-    SqliteCheckpointStore = _core.SqliteCheckpointStore
-    sqlite_before_fork = _core.sqlite_before_fork
-    sqlite_after_fork = _core.sqlite_after_fork
+# The core through its checked loader: an ImportError saying why when it is missing or stale.
+from fast_langgraph._rust import SqliteCheckpointStore, sqlite_after_fork, sqlite_before_fork
 
 __all__ = ["RustSqliteSaver", "AsyncRustSqliteSaver", "CorruptCheckpointError"]
 
@@ -332,6 +325,17 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
         )
 
     @staticmethod
+    def _saved_config(config: Any, put_args: Tuple[Any, ...]) -> Any:
+        """What ``put``/``aput`` return: the config naming the checkpoint saved with ``put_args``."""
+        return {
+            "configurable": {
+                "thread_id": config["configurable"]["thread_id"],
+                "checkpoint_ns": put_args[1],
+                "checkpoint_id": put_args[2],
+            }
+        }
+
+    @staticmethod
     def _list_args(config: Any, filter: Optional[Dict[str, Any]], before: Any, limit: Optional[int]) -> Dict[str, Any]:
         args: Dict[str, Any] = {}
         if config is not None:
@@ -377,13 +381,7 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
     ) -> Any:
         args = self._put_args(config, checkpoint, metadata)
         self._store.put(*args)
-        return {
-            "configurable": {
-                "thread_id": config["configurable"]["thread_id"],
-                "checkpoint_ns": args[1],
-                "checkpoint_id": args[2],
-            }
-        }
+        return self._saved_config(config, args)
 
     def put_writes(self, config: Any, writes: Sequence[Tuple[str, Any]], task_id: str, task_path: str = "") -> None:
         self._store.put_writes(*self._put_writes_args(config, writes, task_id, task_path))
@@ -504,13 +502,7 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
     ) -> Any:
         args = self._put_args(config, checkpoint, metadata)
         await self._offload(self._store.put, *args)
-        return {
-            "configurable": {
-                "thread_id": config["configurable"]["thread_id"],
-                "checkpoint_ns": args[1],
-                "checkpoint_id": args[2],
-            }
-        }
+        return self._saved_config(config, args)
 
     async def aput_writes(
         self, config: Any, writes: Sequence[Tuple[str, Any]], task_id: str, task_path: str = ""

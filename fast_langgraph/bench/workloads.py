@@ -57,6 +57,20 @@ def _fanout(width: int, checkpointer: Any = None) -> Any:
     return builder.compile(checkpointer=checkpointer)
 
 
+def _loop(schema: Any, name: str, node: Any, steps: int, checkpointer: Any = None) -> Any:
+    """One node that runs again until the state's ``step`` reaches ``steps``."""
+    from langgraph.graph import END, START, StateGraph
+
+    def again(state: Dict[str, Any]) -> str:
+        return name if state["step"] < steps else END
+
+    builder = StateGraph(schema)
+    builder.add_node(name, node)
+    builder.add_edge(START, name)
+    builder.add_conditional_edges(name, again, [name, END])
+    return builder.compile(checkpointer=checkpointer)
+
+
 def _threaded(graph: Any) -> Op:
     def run(i: int) -> Any:
         out = graph.invoke({"total": 0, "path": []}, {"configurable": {"thread_id": str(i)}})
@@ -201,21 +215,13 @@ class Big(TypedDict):
 def large_state() -> Op:
     """A ~1 MB nested state carried through 100 steps with an in-memory checkpointer."""
     from langgraph.checkpoint.memory import MemorySaver
-    from langgraph.graph import END, START, StateGraph
 
     blob = {"doc%d" % i: {"text": "x" * 900, "tags": ["t%d" % j for j in range(10)], "n": i} for i in range(1000)}
 
     def step(state: Dict[str, Any]) -> Dict[str, Any]:
         return {"step": 1}
 
-    def again(state: Dict[str, Any]) -> str:
-        return "step" if state["step"] < 100 else END
-
-    builder = StateGraph(Big)
-    builder.add_node("step", step)
-    builder.add_edge(START, "step")
-    builder.add_conditional_edges("step", again, ["step", END])
-    graph = builder.compile(checkpointer=MemorySaver())
+    graph = _loop(Big, "step", step, 100, checkpointer=MemorySaver())
 
     def run(i: int) -> Any:
         out = graph.invoke({"blob": blob, "step": 0}, {"configurable": {"thread_id": str(i)}, "recursion_limit": 500})
@@ -254,7 +260,6 @@ def send_fanout100() -> Op:
 def messages200() -> Op:
     """200 steps whose state carries a growing ``messages`` list and reducer channels."""
     from langchain_core.messages import AIMessage, HumanMessage
-    from langgraph.graph import END, START, StateGraph
     from langgraph.graph.message import add_messages
 
     class State(TypedDict):
@@ -267,14 +272,7 @@ def messages200() -> Op:
         n = state["step"] + 1
         return {"messages": [AIMessage(content="m%d" % n, id="m%d" % n)], "total": n, "path": ["t"], "step": n}
 
-    def again(state: Dict[str, Any]) -> str:
-        return "talk" if state["step"] < 200 else END
-
-    builder = StateGraph(State)
-    builder.add_node("talk", talk)
-    builder.add_edge(START, "talk")
-    builder.add_conditional_edges("talk", again, ["talk", END])
-    graph = builder.compile()
+    graph = _loop(State, "talk", talk, 200)
 
     def run(i: int) -> Any:
         out = graph.invoke(

@@ -53,9 +53,7 @@ def make_writes_applier(algo: Any, original: Any) -> Any:
     """A :class:`WritesApplier` standing in for ``original`` (``algo.apply_writes``)."""
     import importlib
 
-    from fast_langgraph._rust import require_core
-
-    WritesApplier = require_core().WritesApplier
+    from fast_langgraph._rust import WritesApplier
 
     g = algo.__dict__
     code = original.__code__
@@ -109,9 +107,7 @@ def replacement(target: Target, original: object) -> object:
         import importlib
 
         algo = importlib.import_module(ALGO)
-    from fast_langgraph._rust import require_core
-
-    WritesApplier = require_core().WritesApplier
+    from fast_langgraph._rust import WritesApplier
 
     own = algo.__dict__.get("apply_writes")
     if isinstance(own, WritesApplier):  # _algo itself was patched first

@@ -249,17 +249,16 @@ def configure(jsonplus: Any) -> CodecStatus:
 
 def _turn_off() -> None:
     try:
-        from fast_langgraph._rust import require_core
+        from fast_langgraph._rust import message_codec_configure
 
-        require_core().message_codec_configure(None)
+        message_codec_configure(None)
     except Exception:
         pass
 
 
 def _configure(jsonplus: Any) -> CodecStatus:
-    from fast_langgraph._rust import require_core
+    from fast_langgraph._rust import message_codec_configure
 
-    message_codec_configure = require_core().message_codec_configure
     core_version = _installed("langchain-core")
     pydantic_version = _installed("pydantic")
     if core_version is None or not version_in_range(core_version, VERIFIED_LANGCHAIN_CORE):

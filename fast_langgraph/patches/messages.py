@@ -53,9 +53,7 @@ def make_merger(module: Any, original: Any) -> Any:
     """A :class:`MessageMerger` standing in for ``original`` (the reducer in ``module``)."""
     from langchain_core.messages import BaseMessage, BaseMessageChunk
 
-    from fast_langgraph._rust import require_core
-
-    MessageMerger = require_core().MessageMerger
+    from fast_langgraph._rust import MessageMerger
 
     code = original.__code__
     remove_all = module.REMOVE_ALL_MESSAGES if "remove_all_idx" in code.co_varnames else None

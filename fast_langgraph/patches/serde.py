@@ -42,10 +42,8 @@ LANGGRAPH_OPTION = 2 | 16 | 32 | 4096 | 8192 | 32768
 
 def make_msgpack_enc(module: Any) -> Any:
     """A drop-in ``_msgpack_enc`` for ``module`` (a loaded ``jsonplus``)."""
-    from fast_langgraph._rust import require_core
+    from fast_langgraph._rust import msgpack_encode
     from fast_langgraph.patches import message_codec
-
-    msgpack_encode = require_core().msgpack_encode
 
     # Messages written from their fields where verified (see message_codec).
     message_codec.configure(module)
@@ -81,11 +79,8 @@ def _replace_msgpack_enc(module: Any, target: Target, original: object) -> objec
 
 def make_loads_typed(module: Any, original: Any) -> Any:
     """A drop-in ``JsonPlusSerializer.loads_typed``: the msgpack tag through ``msgpack_unpackb``."""
-    from fast_langgraph._rust import require_core
+    from fast_langgraph._rust import MessageExtHook, msgpack_unpackb
     from fast_langgraph.patches import message_codec
-
-    core = require_core()
-    msgpack_unpackb, MessageExtHook = core.msgpack_unpackb, core.MessageExtHook
 
     namespace = module.__dict__
     real = sys.modules["ormsgpack"]

@@ -43,30 +43,7 @@ class GraphProfiler(_CallbackBase):
     # hop), only chain events are wanted.
     run_inline = True
     raise_error = False
-
-    @property
-    def ignore_llm(self) -> bool:
-        return True
-
-    @property
-    def ignore_retry(self) -> bool:
-        return True
-
-    @property
-    def ignore_agent(self) -> bool:
-        return True
-
-    @property
-    def ignore_retriever(self) -> bool:
-        return True
-
-    @property
-    def ignore_chat_model(self) -> bool:
-        return True
-
-    @property
-    def ignore_custom_event(self) -> bool:
-        return True
+    ignore_llm = ignore_retry = ignore_agent = ignore_retriever = ignore_chat_model = ignore_custom_event = True
 
     def __init__(self, *, max_runs: int = 100, max_timelines: int = 20) -> None:
         self._lock = threading.Lock()
