@@ -567,8 +567,8 @@ def render() -> Path:
     a("## Patches")
     a("")
     a(
-        "Status from `python -m fast_langgraph.doctor --json` run inside each environment, every patch at "
-        "its default (on), as in every accelerated run of the matrix. "
+        "Status from `python -m fast_langgraph.doctor --json` run inside each environment with every patch "
+        "on (`FAST_LANGGRAPH_ENABLE=all`: the opt-in ones too), as in every accelerated run of the matrix. "
         "A patch must be `applied` wherever its declared range includes the installed version, "
         "and `skipped` (with the doctor's reason) outside it."
     )
@@ -615,7 +615,7 @@ def render() -> Path:
     )
     a(
         "- **upstream**: the sdist's own `tests/`, run with `FAST_LANGGRAPH=0` (vanilla) and with the accelerator "
-        "active, every patch at its default (patched: `FAST_LANGGRAPH_STRICT=1`), "
+        "active, every patch on (`FAST_LANGGRAPH_ENABLE=all`, `FAST_LANGGRAPH_STRICT=1`), "
         "compared test by test (`compat_matrix/upstream_suite.py`). A regression is a test that "
         "passes vanilla and fails patched, confirmed by a serial rerun."
     )
