@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
+import linecache
 import types
 import typing
 from typing import Any, Dict, List, Optional, Tuple
@@ -60,21 +61,22 @@ MESSAGE_CLASSES: Tuple[Tuple[str, str, bool, str], ...] = (
     ("langchain_core.messages.ai", "AIMessageChunk", True, "ai_message_chunk"),
 )
 
-# class_fingerprint() of each class in langchain-core 1.8.3 with pydantic 2.14.4.
+# class_fingerprint() of each class in langchain-core 1.8.3 with pydantic 2.14.4 (taken where the
+# earlier fingerprint, over each function's source text, matched the one the codec was verified with).
 VERIFIED_FINGERPRINTS: Dict[str, Tuple[str, ...]] = {
-    "HumanMessage": ("bd08947cc155a326",),
-    "AIMessage": ("a179437ccf821e59",),
-    "ToolMessage": ("1f1ba4b394af9487",),
-    "SystemMessage": ("f5e4f14dd401652c",),
-    "ChatMessage": ("574a051b459e8678",),
-    "FunctionMessage": ("d87edca8c35240f7",),
-    "RemoveMessage": ("8aae53a60495d8de",),
-    "HumanMessageChunk": ("700f7121df93db92",),
-    "SystemMessageChunk": ("e6aa5a8206b392d1",),
-    "ChatMessageChunk": ("afb8a9a99931d5f7",),
-    "FunctionMessageChunk": ("cf6ad91d0674c8cc",),
-    "ToolMessageChunk": ("9d9f2fe8d6f1bfff",),
-    "AIMessageChunk": ("474019754e6b6ba3",),
+    "HumanMessage": ("dacebba11e71ba8b",),
+    "AIMessage": ("2ffb201ea4fa4c55",),
+    "ToolMessage": ("83dca6ac4c97772f",),
+    "SystemMessage": ("5a179052b791badc",),
+    "ChatMessage": ("f877cefbe9780b68",),
+    "FunctionMessage": ("d45127e82f9b381c",),
+    "RemoveMessage": ("7ffb297d8706b57c",),
+    "HumanMessageChunk": ("3622e6502d3dd5bf",),
+    "SystemMessageChunk": ("70576fe17ad51f37",),
+    "ChatMessageChunk": ("3562d3d311b6fc67",),
+    "FunctionMessageChunk": ("1eaaefa511536694",),
+    "ToolMessageChunk": ("9b79a8b33daff4ff",),
+    "AIMessageChunk": ("bec5eef2adb807cd",),
 }
 
 # The TypedDicts whose key order the Rust side checks (validation writes schema order).
@@ -107,11 +109,29 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _source(obj: Any) -> str:
+_file_digests: Dict[str, str] = {}
+
+
+def _located(obj: Any) -> str:
+    """A function's code as its file's digest, first line and name. The file's text
+    and the line fix the source ``inspect.getsource`` reads (after the same unwrapping)
+    without tokenizing each function at patch time: the fingerprints cost a few
+    milliseconds of the first ``import langgraph``, not tens."""
+    obj = getattr(obj, "__func__", obj)  # classmethod, staticmethod
     try:
-        return inspect.getsource(obj)
-    except (OSError, TypeError):
-        return "<no source: %r>" % (obj,)
+        obj = inspect.unwrap(obj)
+    except ValueError:  # a __wrapped__ cycle
+        pass
+    code = getattr(obj, "__code__", None)
+    if code is None:
+        return "<no code: %r>" % (obj,)
+    filename = code.co_filename
+    digest = _file_digests.get(filename)
+    if digest is None:
+        # What inspect.getsource reads the source from.
+        text = "".join(linecache.getlines(filename))
+        digest = _file_digests[filename] = _digest(text) if text else "<no source file>"
+    return "%s:%d:%s" % (digest, code.co_firstlineno, code.co_name)
 
 
 _fingerprints: Dict[Any, str] = {}
@@ -143,7 +163,7 @@ def _class_fingerprint(cls: Any) -> str:
         "computed_fields",
     ):
         for name, dec in sorted(getattr(decorators, group).items()):
-            parts.append("%s:%s:%r:%s" % (group, name, dec.info, _source(dec.func)))
+            parts.append("%s:%s:%r:%s" % (group, name, dec.info, _located(dec.func)))
     for klass in cls.__mro__:
         if klass is BaseModel:
             break
@@ -157,14 +177,14 @@ def _class_fingerprint(cls: Any) -> str:
             "__get_pydantic_core_schema__",
         ):
             if attr in klass.__dict__:
-                parts.append("%s.%s:%s" % (klass.__qualname__, attr, _source(klass.__dict__[attr])))
+                parts.append("%s.%s:%s" % (klass.__qualname__, attr, _located(klass.__dict__[attr])))
     parts.append(repr(cls.__private_attributes__))
     parts.append(repr(cls.__pydantic_post_init__))
     parts.append(repr(cls.__pydantic_computed_fields__))
     # The helpers AIMessage's before-validator rebuilds tool calls with.
     tool = importlib.import_module("langchain_core.messages.tool")
     for helper in ("tool_call", "invalid_tool_call", "tool_call_chunk"):
-        parts.append(_source(getattr(tool, helper, None)))
+        parts.append(_located(getattr(tool, helper, None)))
     for module, name in TYPED_DICTS:
         td = getattr(importlib.import_module(module), name, None)
         parts.append(
@@ -193,25 +213,31 @@ def _normal(annotation: Any) -> Any:
     return (origin, args)
 
 
+_known_kinds: List[Tuple[Any, str]] = []
+
+
 def _field_kind(annotation: Any) -> Tuple[str, Tuple[str, ...]]:
     """The Rust-side kind for a field annotation (ValueError if not one we verified)."""
-    from langchain_core.messages.ai import UsageMetadata
-    from langchain_core.messages.tool import InvalidToolCall, ToolCall, ToolCallChunk
+    if not _known_kinds:  # built once: typing's subscriptions are slow
+        from langchain_core.messages.ai import UsageMetadata
+        from langchain_core.messages.tool import InvalidToolCall, ToolCall, ToolCallChunk
 
-    known: List[Tuple[Any, str]] = [
-        (typing.Union[str, List[typing.Union[str, Dict[Any, Any]]]], "content"),
-        (Dict[Any, Any], "any_dict"),
-        (Optional[str], "opt_str"),
-        (str, "str"),
-        (List[ToolCall], "tool_calls"),
-        (List[InvalidToolCall], "invalid_tool_calls"),
-        (List[ToolCallChunk], "tool_call_chunks"),
-        (Optional[UsageMetadata], "usage"),
-    ]
+        known: List[Tuple[Any, str]] = [
+            (typing.Union[str, List[typing.Union[str, Dict[Any, Any]]]], "content"),
+            (Dict[Any, Any], "any_dict"),
+            (Optional[str], "opt_str"),
+            (str, "str"),
+            (List[ToolCall], "tool_calls"),
+            (List[InvalidToolCall], "invalid_tool_calls"),
+            (List[ToolCallChunk], "tool_call_chunks"),
+            (Optional[UsageMetadata], "usage"),
+        ]
+        _known_kinds.extend((_normal(ann), kind) for ann, kind in known)
     if annotation is Any:
         return "any", ()
-    for ann, kind in known:
-        if _normal(annotation) == _normal(ann):
+    normal = _normal(annotation)
+    for known_normal, kind in _known_kinds:
+        if normal == known_normal:
             return kind, ()
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
