@@ -838,14 +838,20 @@ def test_codec_decodes_run_with_the_gc_paused():
         assert [msg.content for msg in got["messages"]] == ["hi %d" % i for i in range(400)]
 
 
-def test_the_wrapped_hook_runs_with_the_gc_on():
-    blob = messages_blob(300, others=40)
-    seen: List[bool] = []
+def recording_gc_state(seen: List[bool]) -> Any:
+    """A hook returning ``(code, data)`` that notes whether the collector was on."""
 
-    def inner(code: int, data: bytes) -> Any:
+    def hook(code: int, data: bytes) -> Any:
         seen.append(gc.isenabled())
         return (code, data)
 
+    return hook
+
+
+def test_the_wrapped_hook_runs_with_the_gc_on():
+    blob = messages_blob(300, others=40)
+    seen: List[bool] = []
+    inner = recording_gc_state(seen)
     got = core.msgpack_unpackb(blob, ext_hook=core.MessageExtHook(inner), option=OPT)
     assert gc.isenabled() and seen == [True] * 40
     previous = core.msgpack_decode_gc_pause(False)
@@ -891,10 +897,7 @@ def test_finalizers_of_the_wrapped_hooks_values_run_with_the_gc_on():
 def test_decodes_nested_in_the_wrapped_hook():
     inner_blob = messages_blob(150, others=2)
     seen: List[bool] = []
-
-    def leaf(code: int, data: bytes) -> Any:
-        seen.append(gc.isenabled())
-        return (code, data)
+    leaf = recording_gc_state(seen)
 
     def nested(code: int, data: bytes) -> Any:
         # LangGraph's hook decodes again for every payload.
