@@ -230,17 +230,25 @@ fn unpackb<'py>(
             }
             if let Some(api) = st.gc_api.filter(|_| GC_PAUSE.load(Ordering::Relaxed)) {
                 if hook.is_exact_instance_of::<crate::py::message_codec::MessageExtHook>() {
-                    let kwargs = PyDict::new(py);
-                    kwargs.set_item("ext_hook", hook)?;
-                    kwargs.set_item("option", option)?;
                     return with_hook_gc_paused(api, hook.as_ptr(), || {
-                        st.ormsgpack_unpackb.bind(py).call((bytes,), Some(&kwargs))
+                        ormsgpack_unpackb(py, st, obj, Some(hook), option)
                     });
                 }
                 return ormsgpack_gc_paused(py, st, api, bytes, hook, option);
             }
         }
     }
+    ormsgpack_unpackb(py, st, obj, ext_hook, option)
+}
+
+/// `ormsgpack.unpackb(obj, ext_hook=ext_hook, option=option)`, called through Python.
+fn ormsgpack_unpackb<'py>(
+    py: Python<'py>,
+    st: &Statics,
+    obj: &Bound<'py, PyAny>,
+    ext_hook: Option<&Bound<'py, PyAny>>,
+    option: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let kwargs = PyDict::new(py);
     kwargs.set_item("ext_hook", ext_hook)?;
     kwargs.set_item("option", option)?;
@@ -293,11 +301,8 @@ fn ormsgpack_gc_paused<'py>(
             Ok(value)
         },
     )?;
-    let kwargs = PyDict::new(py);
-    kwargs.set_item("ext_hook", &wrapper)?;
-    kwargs.set_item("option", option)?;
     shared.lock().unwrap_or_else(|e| e.into_inner()).gc.pause();
-    let result = st.ormsgpack_unpackb.bind(py).call((data,), Some(&kwargs));
+    let result = ormsgpack_unpackb(py, st, data.as_any(), Some(wrapper.as_any()), option);
     // Resume first: releasing the kept values may run finalizers.
     let keepalive = {
         let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
