@@ -119,20 +119,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> Tuple[argparse.Namespace, List[
         default=suite.REPO_ROOT / ".cache" / "upstream",
         help="download/extract/run directory, shared with upstream_suite.py (default <repo>/.cache/upstream)",
     )
-    p.add_argument(
-        "--install-test-deps",
-        action="store_true",
-        help="pip-install the suite's test dependencies first (protected versions pinned)",
-    )
-    p.add_argument(
-        "--constraint",
-        "-c",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="with --install-test-deps: also install under this pip constraints file (repeatable)",
-    )
+    suite.add_test_deps_options(p)
     p.add_argument("--results", type=Path, help="also write the results as JSON to this file")
     p.add_argument("--run-timeout", type=float, default=600.0, help="seconds per pytest run (default 600)")
     return p.parse_args(argv), extra

@@ -47,7 +47,6 @@ VERSION_DISTS = (
     "langgraph-sdk",
     "langgraph-checkpoint-sqlite",
     "pydantic",
-    "wrapt",
     "fast-langgraph",
     "pytest",
 )

@@ -573,6 +573,26 @@ def missing_requirements(reqs: Sequence[str]) -> List[str]:
     return [r for r in reqs if dist_version(req_name(r)) is None]
 
 
+def add_test_deps_options(p: argparse.ArgumentParser) -> None:
+    """``--install-test-deps`` and ``--constraint`` (read by :func:`install_test_deps`)."""
+    p.add_argument(
+        "--install-test-deps",
+        action="store_true",
+        help="pip-install the suite's test dependencies first (installed versions of langgraph*, "
+        "langchain-core and fast-langgraph are pinned by a constraints file)",
+    )
+    p.add_argument(
+        "--constraint",
+        "-c",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --install-test-deps: also install under this pip constraints file (repeatable), "
+        "e.g. compat_matrix/constraints/langgraph-<line>.txt",
+    )
+
+
 def install_test_deps(reqs: Sequence[str], workdir: Path, extra_constraints: Sequence[Path] = ()) -> None:
     protected_before = fresh_dist_versions(PROTECTED_DISTS)
     pins = [f"{name}=={ver}" for name, ver in protected_before.items() if ver]
@@ -979,22 +999,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> Tuple[argparse.Namespace, List[
         "matches (same versions and arguments)",
     )
     p.add_argument("--results", type=Path, help="also write the results as JSON to this file")
-    p.add_argument(
-        "--install-test-deps",
-        action="store_true",
-        help="pip-install the suite's test dependencies first (installed versions of langgraph*, "
-        "langchain-core and fast-langgraph are pinned by a constraints file)",
-    )
-    p.add_argument(
-        "--constraint",
-        "-c",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="with --install-test-deps: also install under this pip constraints file (repeatable), "
-        "e.g. compat_matrix/constraints/langgraph-<line>.txt",
-    )
+    add_test_deps_options(p)
     p.add_argument(
         "--require-patched",
         action="store_true",
