@@ -232,7 +232,7 @@ def _field_kind(annotation: Any) -> Tuple[str, Tuple[str, ...]]:
             (List[ToolCallChunk], "tool_call_chunks"),
             (Optional[UsageMetadata], "usage"),
         ]
-        _known_kinds.extend((_normal(ann), kind) for ann, kind in known)
+        _known_kinds[:] = [(_normal(ann), kind) for ann, kind in known]  # all or nothing
     if annotation is Any:
         return "any", ()
     normal = _normal(annotation)
