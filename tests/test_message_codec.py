@@ -568,6 +568,51 @@ def test_safe_types_changed_at_run_time_falls_back(monkeypatch):
         dec.assert_loads_identical(serde, ("msgpack", blob))
 
 
+@pytest.mark.parametrize("attr", ["__module__", "__name__"])
+@pytest.mark.parametrize("value", ["renamed.module", "equal but another str"])
+def test_class_names_changed_at_run_time(attr, value):
+    """The encoder writes the names the class had when verified only while the class
+    still holds those very str objects; otherwise whatever the class says now."""
+    cls = m.HumanMessage
+    old = getattr(cls, attr)
+    # An equal str that is another object (the UTF-8 at hand would still be right,
+    # but is not used), or a different name altogether.
+    new = "".join(list(old)) if value == "equal but another str" else value
+    assert new is not old or value != "equal but another str"
+    msg = m.HumanMessage("hi", id="1")
+    setattr(cls, attr, new)
+    try:
+        got = jsonplus.JsonPlusSerializer().dumps_typed([msg])
+        assert got == vanilla_dumps(jsonplus.JsonPlusSerializer(), [msg])
+    finally:
+        setattr(cls, attr, old)
+    assert jsonplus.JsonPlusSerializer().dumps_typed([msg]) == vanilla_dumps(jsonplus.JsonPlusSerializer(), [msg])
+
+
+def test_classes_overriding_attribute_lookup_are_not_verified(monkeypatch):
+    """The encoder reads `__dict__`/`__pydantic_extra__` with object's own lookup and
+    takes type(obj) for obj.__class__: a class overriding either is left to LangGraph."""
+
+    class OwnClass(m.HumanMessage):
+        __class__ = property(lambda self: m.AIMessage)  # type: ignore[assignment]
+
+    assert message_codec.plain_attribute_lookup(m.HumanMessage)
+    assert not message_codec.plain_attribute_lookup(OwnClass)
+    cls = m.ToolMessage
+    monkeypatch.setattr(cls, "__getattribute__", lambda self, name: object.__getattribute__(self, name), raising=False)
+    assert not message_codec.plain_attribute_lookup(cls)
+    fast_langgraph.unpatch("serde")
+    fast_langgraph.patch(serde=True)
+    try:
+        status = message_codec.status()
+        assert status.enabled and "ToolMessage" not in status.classes and "HumanMessage" in status.classes
+    finally:
+        monkeypatch.undo()
+        fast_langgraph.unpatch("serde")
+        fast_langgraph.patch(serde=True)
+    assert "ToolMessage" in message_codec.status().classes
+
+
 def test_encrypted_serializer():
     pytest.importorskip("Crypto.Cipher")
     from langgraph.checkpoint.serde.encrypted import EncryptedSerializer

@@ -250,6 +250,13 @@ def _field_kind(annotation: Any) -> Tuple[str, Tuple[str, ...]]:
     raise ValueError("unverified field annotation %r" % (annotation,))
 
 
+def plain_attribute_lookup(cls: Any) -> bool:
+    """Whether ``cls`` keeps object's ``__getattribute__`` and ``__class__``: the encoder
+    reads ``__dict__``/``__pydantic_extra__`` with object's own lookup and takes
+    ``type(obj)`` for ``obj.__class__``."""
+    return not any("__getattribute__" in k.__dict__ or "__class__" in k.__dict__ for k in cls.__mro__[:-1])
+
+
 def _installed(name: str) -> Optional[str]:
     try:
         from fast_langgraph._patching import installed_version  # cached, no importlib.metadata
@@ -318,6 +325,7 @@ def _configure(jsonplus: Any) -> CodecStatus:
             or cls.__name__ != name
             or cls.__new__ is not object.__new__
             or getattr(cls, "__abstractmethods__", None)
+            or not plain_attribute_lookup(cls)
         ):
             skipped.append(name)
             continue

@@ -351,36 +351,64 @@ impl Codec {
         }
         true
     }
+}
 
-    fn spec_for_type(&self, ty: *mut ffi::PyTypeObject) -> Option<&ClassSpec> {
-        self.classes
-            .iter()
-            .find(|s| s.cls.as_ptr().cast::<ffi::PyTypeObject>() == ty)
+/// A verified message about to be written from its `__dict__` (see [`dump_fields`]).
+pub struct VerifiedDump<'py> {
+    /// What `model_dump()` would return (the instance's own `__dict__`).
+    pub fields: Bound<'py, PyDict>,
+    codec: Arc<Codec>,
+    spec: usize,
+}
+
+impl<'py> VerifiedDump<'py> {
+    /// The class's `__module__` and `__name__` as configured, with their UTF-8 (the
+    /// caller still reads the class's current ones and compares: see `langgraph_ext`).
+    pub fn names(&self) -> [(&Py<PyString>, &[u8]); 2] {
+        let spec = &self.codec.classes[self.spec];
+        [
+            (&spec.module, spec.module_utf8.as_bytes()),
+            (&spec.name, spec.name_utf8.as_bytes()),
+        ]
     }
 }
 
 /// For `serde.rs`: the `__dict__` to write in place of `obj.model_dump()`, when `obj`
 /// is exactly a verified message class and its fields are canonical plain data;
 /// `None` to take LangGraph's path. Never fails: any error means `None`.
-pub fn dump_fields<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
+pub fn dump_fields<'py>(obj: &Bound<'py, PyAny>) -> Option<VerifiedDump<'py>> {
     let codec = codec()?;
-    let spec = codec.spec_for_type(obj.get_type_ptr())?;
+    let spec = codec
+        .classes
+        .iter()
+        .position(|s| s.cls.as_ptr().cast::<ffi::PyTypeObject>() == obj.get_type_ptr())?;
     let py = obj.py();
-    let fields = |o: &Bound<'py, PyAny>| -> PyResult<Option<Bound<'py, PyDict>>> {
-        let extra = o.getattr(intern!(py, "__pydantic_extra__"))?;
-        // model_dump() writes extras after the fields.
-        if !(extra.is_none() || extra.cast_exact::<PyDict>().is_ok_and(|d| d.is_empty())) {
-            return Ok(None);
-        }
-        let dict = o.getattr(intern!(py, "__dict__"))?;
-        Ok(dict.cast_into_exact::<PyDict>().ok())
+    // The verified classes inherit object's `__getattribute__` (checked at configure),
+    // so the generic lookup is what `getattr` does, minus pydantic's `__getattr__`
+    // hook, which only runs when the generic lookup fails.
+    let generic = |name: &Bound<'py, PyString>| unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyObject_GenericGetAttr(obj.as_ptr(), name.as_ptr()),
+        )
     };
-    let dict = match fields(obj) {
-        Ok(Some(dict)) => dict,
-        Ok(None) => return None,
-        Err(_) => return None,
-    };
-    codec.canonical(spec, &dict, Mode::Encode).then_some(dict)
+    let extra = generic(intern!(py, "__pydantic_extra__")).ok()?;
+    // model_dump() writes extras after the fields.
+    if !(extra.is_none() || extra.cast_exact::<PyDict>().is_ok_and(|d| d.is_empty())) {
+        return None;
+    }
+    let fields = generic(intern!(py, "__dict__"))
+        .ok()?
+        .cast_into_exact::<PyDict>()
+        .ok()?;
+    if !codec.canonical(&codec.classes[spec], &fields, Mode::Encode) {
+        return None;
+    }
+    Some(VerifiedDump {
+        fields,
+        codec,
+        spec,
+    })
 }
 
 impl Codec {
