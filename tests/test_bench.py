@@ -293,3 +293,54 @@ def test_saver_vs_vanilla_checks_values_equal(py):
             assert "langgraph-checkpoint" in row["error"], row
             continue
         assert row["equal"] and row["serde"]["vanilla"] == "disabled", row
+
+
+FAKE_VALGRIND = """#!%s
+# Runs the command as valgrind would and reports a made-up count: 1e9 at start-up,
+# 3e6 per operation vanilla and 2e6 accelerated (and the hash seed it saw).
+import os, subprocess, sys
+args = sys.argv[1:]
+log = next(a.split("=", 1)[1] for a in args if a.startswith("--log-file="))
+cmd = [a for a in args if not a.startswith("--")]
+proc = subprocess.run(cmd)
+per_op = 3_000_000 if os.environ.get("FAST_LANGGRAPH") == "0" else 2_000_000
+seed = int(os.environ["PYTHONHASHSEED"])
+with open(log, "w") as f:
+    f.write("==7== Callgrind\\n==7== Collected : %%d\\n" %% (1_000_000_000 + seed + per_op * int(cmd[-1])))
+sys.exit(proc.returncode)
+"""
+
+
+def test_instruction_counts_per_operation(py, tmp_path):
+    """`--instructions`: (count after N ops - count after the warm-up) / N on each side,
+    results compared, from valgrind's own report (a stand-in valgrind here)."""
+    import sys
+
+    fake = tmp_path / "valgrind"
+    fake.write_text(FAKE_VALGRIND % sys.executable, encoding="utf-8")
+    fake.chmod(0o755)
+    proc = py(
+        "import sys; from fast_langgraph.bench.suite import main; "
+        "sys.exit(main(['--instructions', '--json', '--ops', '3', '--valgrind', %r, '--only', 'linear3_memory']))"
+        % str(fake),
+        timeout=120,
+    )
+    (row,) = json.loads(proc.stdout)
+    assert row == {
+        "workload": "linear3_memory",
+        "ops": 3,
+        "vanilla_instructions": 3e6,
+        "accelerated_instructions": 2e6,
+        "ratio": 1.5,
+        "same_result": True,
+    }
+
+
+def test_instruction_counts_need_valgrind(py, tmp_path):
+    proc = py(
+        "from fast_langgraph.bench.suite import main; main(['--instructions', '--valgrind', ''])",
+        check=False,
+        timeout=60,
+        PATH=str(tmp_path),
+    )
+    assert proc.returncode == 2 and "--instructions needs valgrind" in proc.stderr

@@ -7,6 +7,8 @@ the ratio, and every workload's results are checked equal between the modes.
 ``--quick`` finishes in about a minute; ``--json`` for tools; ``--plot out.png``
 (needs matplotlib); ``--compare PYTHON`` runs the accelerated side under
 another interpreter or venv (e.g. one with a different accelerator installed).
+``--instructions`` counts CPU instructions per operation under valgrind instead
+(deterministic on a noisy machine; see ``fast_langgraph.bench.instructions``).
 ``--markdown PATH`` writes the table as Markdown, with the machine, the versions,
 the date and the command; ``--readme README.md`` puts that table in place of the
 block between ``<!-- bench:start -->`` and ``<!-- bench:end -->``.
@@ -302,7 +304,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--compare", metavar="PYTHON", help="interpreter for the accelerated side")
     parser.add_argument("--markdown", metavar="PATH", help="write the table as Markdown ('-': standard output)")
     parser.add_argument("--readme", metavar="PATH", help="replace the block between the bench markers in this file")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count CPU instructions per operation under valgrind instead of timing (deterministic; no I/O waits)",
+    )
+    parser.add_argument("--ops", type=int, default=None, help="with --instructions: operations counted per side")
+    parser.add_argument("--valgrind", metavar="PATH", help="with --instructions: the valgrind to run")
     args = parser.parse_args(argv)
+    if args.instructions:
+        if args.markdown or args.readme or args.plot:
+            parser.error("--instructions prints its own table; --markdown/--readme/--plot are for timings")
+        from fast_langgraph.bench import instructions
+
+        try:
+            counted = instructions.run(args.only or list(WORKLOADS), args.ops, args.valgrind, args.compare)
+        except instructions.InstructionCountError as e:
+            parser.error(str(e))
+        print(json.dumps(counted, indent=2) if args.json else instructions.render(counted))
+        return 0 if all("error" not in r and r["same_result"] for r in counted) else 1
     if args.readme:
         # Fail before the run, not after it.
         try:
