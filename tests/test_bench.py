@@ -344,3 +344,15 @@ def test_instruction_counts_need_valgrind(py, tmp_path):
         PATH=str(tmp_path),
     )
     assert proc.returncode == 2 and "--instructions needs valgrind" in proc.stderr
+
+
+def test_text_table_aligns_on_the_longest_name():
+    from fast_langgraph.bench.suite import render
+
+    rows = [
+        _row("linear3_memory", (10.0, 10.0, 10.0), (5.0, 5.0, 5.0)),
+        _row("agent_memory_50_turns_stream_updates", (10.0, 10.0, 10.0), (5.0, 5.0, 5.0)),
+    ]
+    lines = render(rows).splitlines()
+    assert len({line.index(" µs") for line in lines[1:]}) == 1
+    assert lines[0].index("vanilla") < lines[1].index(" µs")

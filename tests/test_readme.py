@@ -254,7 +254,7 @@ def test_readme_first_screen():
         "byte-identical",
         "pip install",
         "python -m fast_langgraph.doctor",
-        "python -m fast_langgraph.bench --rounds 9",
+        "python -m fast_langgraph.bench --rounds 7",
     ):
         assert needed in first, needed
     assert len(text.encode()) < 16_000, "the README grows again: put the detail in docs/"

@@ -140,17 +140,18 @@ def run(quick: bool, rounds: int, workloads: List[str], compare: Optional[str]) 
 
 
 def render(rows: List[Dict[str, Any]]) -> str:
-    lines = ["%-28s %14s %14s %8s  %s" % ("workload", "vanilla", "accelerated", "ratio", "results")]
+    width = max([len("workload")] + [len(r["workload"]) for r in rows])
+    lines = ["%-*s %14s %14s %8s  %s" % (width, "workload", "vanilla", "accelerated", "ratio", "results")]
     for r in rows:
         if "error" in r:
-            lines.append("%-28s  skipped: %s" % (r["workload"], r["error"][:90]))
+            lines.append("%-*s  skipped: %s" % (width, r["workload"], r["error"][:90]))
             continue
         ok = "equal" if r["same_result"] else "DIFFERENT"
         if not (r["accelerated_was_patched"] and r["vanilla_was_unpatched"]):
             ok += " (modes not as intended: is the autoload installed?)"
         lines.append(
-            "%-28s %11.0f µs %11.0f µs %7.2fx  %s"
-            % (r["workload"], r["vanilla_us"], r["accelerated_us"], r["ratio"], ok)
+            "%-*s %11.0f µs %11.0f µs %7.2fx  %s"
+            % (width, r["workload"], r["vanilla_us"], r["accelerated_us"], r["ratio"], ok)
         )
     return "\n".join(lines)
 
