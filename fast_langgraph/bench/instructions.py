@@ -136,21 +136,14 @@ def run(
 
 
 def render(rows: List[Dict[str, Any]]) -> str:
-    width = max([len("workload")] + [len(r["workload"]) for r in rows])
-    lines = ["%-*s %16s %16s %8s  %s" % (width, "workload", "vanilla", "accelerated", "ratio", "results")]
-    for r in rows:
-        if "error" in r:
-            lines.append("%-*s  skipped: %s" % (width, r["workload"], r["error"][:100]))
-            continue
-        lines.append(
-            "%-*s %10.1f M/op %10.1f M/op %7.2fx  %s"
-            % (
-                width,
-                r["workload"],
-                r["vanilla_instructions"] / 1e6,
-                r["accelerated_instructions"] / 1e6,
-                r["ratio"],
-                "equal" if r["same_result"] else "DIFFERENT",
-            )
-        )
-    return "\n".join(lines)
+    from fast_langgraph.bench.suite import text_table
+
+    return text_table(
+        rows,
+        " M/op",
+        lambda r: (
+            "%.1f" % (r["vanilla_instructions"] / 1e6),
+            "%.1f" % (r["accelerated_instructions"] / 1e6),
+            "equal" if r["same_result"] else "DIFFERENT",
+        ),
+    )

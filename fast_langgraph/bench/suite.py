@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 #: The README block that ``--readme`` replaces (markers included, kept).
 README_START = "<!-- bench:start -->"
@@ -139,21 +139,32 @@ def run(quick: bool, rounds: int, workloads: List[str], compare: Optional[str]) 
     return rows
 
 
-def render(rows: List[Dict[str, Any]]) -> str:
+def text_table(rows: List[Dict[str, Any]], unit: str, cell: Callable[[Dict[str, Any]], Tuple[str, str, str]]) -> str:
+    """The plain-text table of a side-by-side run: workload, the two sides' figures (``cell``
+    gives them and the results column), ratio; skipped rows say why."""
     width = max([len("workload")] + [len(r["workload"]) for r in rows])
-    lines = ["%-*s %14s %14s %8s  %s" % (width, "workload", "vanilla", "accelerated", "ratio", "results")]
+    column = 11 + len(unit)
+    lines = ["%-*s %*s %*s %8s  %s" % (width, "workload", column, "vanilla", column, "accelerated", "ratio", "results")]
     for r in rows:
         if "error" in r:
-            lines.append("%-*s  skipped: %s" % (width, r["workload"], r["error"][:90]))
+            lines.append("%-*s  skipped: %s" % (width, r["workload"], r["error"][:100]))
             continue
+        vanilla, accelerated, results = cell(r)
+        lines.append(
+            "%-*s %11s%s %11s%s %7.2fx  %s"
+            % (width, r["workload"], vanilla, unit, accelerated, unit, r["ratio"], results)
+        )
+    return "\n".join(lines)
+
+
+def render(rows: List[Dict[str, Any]]) -> str:
+    def cell(r: Dict[str, Any]) -> Tuple[str, str, str]:
         ok = "equal" if r["same_result"] else "DIFFERENT"
         if not (r["accelerated_was_patched"] and r["vanilla_was_unpatched"]):
             ok += " (modes not as intended: is the autoload installed?)"
-        lines.append(
-            "%-*s %11.0f µs %11.0f µs %7.2fx  %s"
-            % (width, r["workload"], r["vanilla_us"], r["accelerated_us"], r["ratio"], ok)
-        )
-    return "\n".join(lines)
+        return "%.0f" % r["vanilla_us"], "%.0f" % r["accelerated_us"], ok
+
+    return text_table(rows, " µs", cell)
 
 
 def _cpu_model() -> str:
@@ -229,8 +240,7 @@ def render_markdown(rows: List[Dict[str, Any]], machine: Dict[str, Any], command
         % (command, machine["date"], machine["cpu"], cpus, machine["os"], software),
         "Median µs per operation over %d round%s (min–max), every sample in a fresh interpreter "
         "(timed after a warm-up operation and a full collection), vanilla (`FAST_LANGGRAPH=0`) and "
-        "accelerated alternating; the last column compares their results."
-        % (rounds, "" if rounds == 1 else "s"),
+        "accelerated alternating; the last column compares their results." % (rounds, "" if rounds == 1 else "s"),
         "",
         "| workload | vanilla µs | accelerated µs | speedup (range) | results |",
         "|---|---|---|---|---|",
