@@ -571,12 +571,11 @@ def test_safe_types_changed_at_run_time_falls_back(monkeypatch):
 @pytest.mark.parametrize("attr", ["__module__", "__name__"])
 @pytest.mark.parametrize("value", ["renamed.module", "equal but another str"])
 def test_class_names_changed_at_run_time(attr, value):
-    """The encoder writes the names the class had when verified only while the class
-    still holds those very str objects; otherwise whatever the class says now."""
+    """The encoder writes the names the class has when the message is written, as
+    LangGraph's default does, not the ones it had when it was verified."""
     cls = m.HumanMessage
     old = getattr(cls, attr)
-    # An equal str that is another object (the UTF-8 at hand would still be right,
-    # but is not used), or a different name altogether.
+    # An equal str that is another object, or a different name altogether.
     new = "".join(list(old)) if value == "equal but another str" else value
     assert new is not old or value != "equal but another str"
     msg = m.HumanMessage("hi", id="1")

@@ -3,8 +3,9 @@ vanilla (``FAST_LANGGRAPH=0``) against accelerated, side by side.
 
 Every sample runs in a fresh interpreter, timed after one warm-up operation and a
 full collection (start-up's first full collection is not an operation's cost); the two
-modes alternate, several rounds; the table reports median time per operation, the spread (min-max) and
-the ratio, and every workload's results are checked equal between the modes.
+modes alternate, several rounds; the table reports median time per operation, the
+spread (min-max) and the ratio, and every workload's results are checked equal between
+the modes.
 ``--quick`` finishes in about a minute; ``--json`` for tools; ``--plot out.png``
 (needs matplotlib); ``--compare PYTHON`` runs the accelerated side under
 another interpreter or venv (e.g. one with a different accelerator installed).

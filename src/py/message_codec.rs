@@ -351,37 +351,20 @@ impl Codec {
         }
         true
     }
-}
 
-/// A verified message about to be written from its `__dict__` (see [`dump_fields`]).
-pub struct VerifiedDump<'py> {
-    /// What `model_dump()` would return (the instance's own `__dict__`).
-    pub fields: Bound<'py, PyDict>,
-    codec: Arc<Codec>,
-    spec: usize,
-}
-
-impl<'py> VerifiedDump<'py> {
-    /// The class's `__module__` and `__name__` as configured, with their UTF-8 (the
-    /// caller still reads the class's current ones and compares: see `langgraph_ext`).
-    pub fn names(&self) -> [(&Py<PyString>, &[u8]); 2] {
-        let spec = &self.codec.classes[self.spec];
-        [
-            (&spec.module, spec.module_utf8.as_bytes()),
-            (&spec.name, spec.name_utf8.as_bytes()),
-        ]
+    fn spec_for_type(&self, ty: *mut ffi::PyTypeObject) -> Option<&ClassSpec> {
+        self.classes
+            .iter()
+            .find(|s| s.cls.as_ptr().cast::<ffi::PyTypeObject>() == ty)
     }
 }
 
 /// For `serde.rs`: the `__dict__` to write in place of `obj.model_dump()`, when `obj`
 /// is exactly a verified message class and its fields are canonical plain data;
 /// `None` to take LangGraph's path. Never fails: any error means `None`.
-pub fn dump_fields<'py>(obj: &Bound<'py, PyAny>) -> Option<VerifiedDump<'py>> {
+pub fn dump_fields<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
     let codec = codec()?;
-    let spec = codec
-        .classes
-        .iter()
-        .position(|s| s.cls.as_ptr().cast::<ffi::PyTypeObject>() == obj.get_type_ptr())?;
+    let spec = codec.spec_for_type(obj.get_type_ptr())?;
     let py = obj.py();
     // The verified classes inherit object's `__getattribute__` (checked at configure),
     // so the generic lookup is what `getattr` does, minus pydantic's `__getattr__`
@@ -401,14 +384,9 @@ pub fn dump_fields<'py>(obj: &Bound<'py, PyAny>) -> Option<VerifiedDump<'py>> {
         .ok()?
         .cast_into_exact::<PyDict>()
         .ok()?;
-    if !codec.canonical(&codec.classes[spec], &fields, Mode::Encode) {
-        return None;
-    }
-    Some(VerifiedDump {
-        fields,
-        codec,
-        spec,
-    })
+    codec
+        .canonical(spec, &fields, Mode::Encode)
+        .then_some(fields)
 }
 
 impl Codec {

@@ -146,23 +146,15 @@ impl<'py> Encoder<'_, 'py> {
 
         // A verified LangChain message: its `__dict__` is what `model_dump()` returns
         // (checked in `message_codec`; no `_DeltaSnapshot` branch can match it).
-        if let Some(dump) = crate::py::message_codec::dump_fields(obj) {
+        if let Some(fields) = crate::py::message_codec::dump_fields(obj) {
             // `obj.__class__` is `type(obj)`: no verified class overrides `__class__`.
             let cls = obj.get_type();
-            let current = [
-                cls.getattr(intern!(py, "__module__")).map_err(fail)?,
-                cls.getattr(intern!(py, "__name__")).map_err(fail)?,
-            ];
+            let module = cls.getattr(intern!(py, "__module__")).map_err(fail)?;
+            let name = cls.getattr(intern!(py, "__name__")).map_err(fail)?;
             return self.ext_tuple(EXT_PYDANTIC_V2, Some(4), |enc, lim| {
-                for (value, (configured, utf8)) in current.iter().zip(dump.names()) {
-                    // The str the class had when it was verified: its UTF-8 is at hand.
-                    if value.as_ptr() == configured.as_ptr() {
-                        enc.out.write_str(utf8)?;
-                    } else {
-                        enc.value(value, lim)?;
-                    }
-                }
-                enc.dict(&dump.fields, lim)?;
+                enc.value(&module, lim)?;
+                enc.value(&name, lim)?;
+                enc.dict(&fields, lim)?;
                 Ok(enc.out.write_str(b"model_validate_json")?)
             });
         }
