@@ -62,6 +62,13 @@ def message_codec_configure(
 ) -> bool:
     """Configure the message codec (``None`` turns it off); see ``fast_langgraph.patches.message_codec``."""
 
+def message_cache_info() -> Tuple[int, int]:
+    """For tests: ``(entries, hits)``: encoded messages the encoder keeps, and how many
+    encodes it answered from them since the process started (see ``docs/serde.md``)."""
+
+def message_cache_clear() -> None:
+    """Forget every encoded message the encoder keeps (their memory is released now)."""
+
 def message_codec_decode_payload(data: bytes) -> Optional[Tuple[Any]]:
     """For tests: ``(value,)`` as the codec's payload builder decodes ``data``, or
     ``None`` where it declines (ormsgpack then decodes the payload)."""

@@ -69,6 +69,8 @@ if TYPE_CHECKING:  # the core's names importable from here, with the stub's type
         deep_merge as deep_merge,
         langgraph_state_update as langgraph_state_update,
         make_key as make_key,
+        message_cache_clear as message_cache_clear,
+        message_cache_info as message_cache_info,
         message_codec_configure as message_codec_configure,
         msgpack_encode as msgpack_encode,
         msgpack_unpackb as msgpack_unpackb,

@@ -43,6 +43,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     py::cache::register(m)?;
     py::serde::register(m)?;
     py::message_codec::register(m)?;
+    py::message_cache::register(m)?;
     py::checkpoint::register(m)?;
     py::messages::register(m)?;
     py::merge::register(m)?;

@@ -7,7 +7,7 @@
 //! which values are canonical for it (values validation returns unchanged and
 //! `model_dump()` writes unchanged). Unconfigured, everything takes LangGraph's path.
 //!
-//! * Encode (`dump_fields`, called by `serde.rs` where `_msgpack_default` would call
+//! * Encode (`message_dict` and `canonical_fields`, called by `serde.rs` where `_msgpack_default` would call
 //!   `model_dump()`): an instance of exactly a verified class whose `__dict__` holds
 //!   exactly the fields, in order, every value canonical and a plain builtin tree, and
 //!   no extras, is written from its `__dict__`: `model_dump()` returns an equal dict
@@ -359,12 +359,13 @@ impl Codec {
     }
 }
 
-/// For `serde.rs`: the `__dict__` to write in place of `obj.model_dump()`, when `obj`
-/// is exactly a verified message class and its fields are canonical plain data;
-/// `None` to take LangGraph's path. Never fails: any error means `None`.
-pub fn dump_fields<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
+/// For `serde.rs`: the `__dict__` of `obj` when `obj` is exactly a verified message
+/// class with no extras; `None` to take LangGraph's path. Whether its fields can be
+/// written in place of `obj.model_dump()` is [`canonical_fields`]'s to say (or the
+/// encoded-message cache's). Never fails: any error means `None`.
+pub fn message_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
     let codec = codec()?;
-    let spec = codec.spec_for_type(obj.get_type_ptr())?;
+    codec.spec_for_type(obj.get_type_ptr())?;
     let py = obj.py();
     // The verified classes inherit object's `__getattribute__` (checked at configure),
     // so the generic lookup is what `getattr` does, minus pydantic's `__getattr__`
@@ -380,13 +381,22 @@ pub fn dump_fields<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
     if !(extra.is_none() || extra.cast_exact::<PyDict>().is_ok_and(|d| d.is_empty())) {
         return None;
     }
-    let fields = generic(intern!(py, "__dict__"))
+    generic(intern!(py, "__dict__"))
         .ok()?
         .cast_into_exact::<PyDict>()
-        .ok()?;
+        .ok()
+}
+
+/// Whether `fields`, the [`message_dict`] of `obj`, is what `obj.model_dump()` returns
+/// (equal, same key order): exactly the class's fields, in order, every value
+/// canonical and a plain builtin tree.
+pub fn canonical_fields(obj: &Bound<'_, PyAny>, fields: &Bound<'_, PyDict>) -> bool {
+    let Some(codec) = codec() else {
+        return false;
+    };
     codec
-        .canonical(spec, &fields, Mode::Encode)
-        .then_some(fields)
+        .spec_for_type(obj.get_type_ptr())
+        .is_some_and(|spec| codec.canonical(spec, fields, Mode::Encode))
 }
 
 impl Codec {
@@ -713,6 +723,7 @@ pub fn message_codec_configure(
         (classes, typed_keys, safe_module, jsonplus)
     else {
         *CODEC.write().unwrap_or_else(|e| e.into_inner()) = None;
+        super::message_cache::clear();
         return Ok(false);
     };
     let mut specs = Vec::new();
@@ -823,6 +834,7 @@ pub fn message_codec_configure(
         method: PyString::new(py, "model_validate_json").unbind(),
     };
     *CODEC.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(codec));
+    super::message_cache::clear();
     Ok(true)
 }
 

@@ -4,6 +4,7 @@ pub mod cache;
 pub mod channels;
 pub mod checkpoint;
 pub mod merge;
+pub mod message_cache;
 pub mod message_codec;
 pub mod messages;
 pub mod serde;
