@@ -250,14 +250,16 @@ def test_messages_written_once_are_only_noted():
     assert message_cache_info()[0] == 100
 
 
-def test_dead_messages_are_swept():
+def test_unused_entries_are_swept():
     serde = jsonplus.JsonPlusSerializer()
     message_cache_clear()
     for i in range(10_000):
         msg = m.HumanMessage("msg %d" % i)
         serde.dumps_typed([msg])
         serde.dumps_typed([msg])
-    assert message_cache_info()[0] <= 4097
+    # A sweep drops what was not used since the one before (sweeps at 256 entries, then
+    # whenever they double): never more than twice that here.
+    assert message_cache_info()[0] <= 512
     message_cache_clear()
     assert message_cache_info()[0] == 0
 

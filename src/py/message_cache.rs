@@ -4,22 +4,25 @@
 //! over a conversation the same, unchanged message objects are encoded O(turns²)
 //! times. Here the encoder keeps the bytes it wrote for a verified message (see
 //! `message_codec`), from the second time it writes it, together with a *snapshot* of
-//! the message's `__dict__`: every object met in a pre-order walk, held strongly, and
-//! every container's length.
+//! the message's `__dict__` tree in pre-order: each container's kind and length, and
+//! each leaf object (keys included), held by a strong reference.
 //!
 //! An entry is used only when the message is provably unchanged: the same class-name
-//! str objects, and a walk of its `__dict__` now meets the very same objects, in the
-//! same order, containers of the same lengths. A canonical message holds only exact
-//! `str`/`int`/`float`/`bool`/`None` (immutable) and exact `dict`/`list` (walked);
-//! since the entry holds a reference to each, no other object can reuse an address
-//! it compares. Equal walks therefore mean an equal tree, hence the same bytes. Any
-//! difference (a reassigned field, a key added to a nested dict, an item replaced in
-//! a list, a renamed class) is a miss, and the message is encoded as before.
+//! str objects, and a walk of its `__dict__` meets exact dicts and lists where the
+//! snapshot has them, of the same lengths, and the very same leaf objects. A canonical
+//! message's leaves are exact `str`/`int`/`float`/`bool`/`None`, which are immutable,
+//! and since the entry holds a reference to each, no other object can take one of
+//! their addresses. Equal walks therefore mean an equal tree, hence the same bytes.
+//! Any difference (a reassigned field, a key added to a nested dict, an item replaced
+//! in a list, a renamed class) is a miss, and the message is encoded as before.
 //!
-//! No Python code runs here: pointer comparisons, `PyDict_Next`/`PyList_GetItem` on
-//! exact builtins, and dropping references to plain builtin trees (no finalizers).
-//! Entries die some time after their message: a weak reference (no callback) tells a
-//! sweep which ones are dead. Bounded in entries and bytes.
+//! Containers are not held: a snapshot pins only immutable leaves, which the cyclic
+//! collector does not track, so the cache adds nothing to its passes. No Python code
+//! runs here: pointer comparisons and `PyDict_Next`/`PyList_GetItem` on exact
+//! builtins; dropping an entry only releases such leaves. Entries not used between two
+//! sweeps are dropped by the second (a sweep runs each time the entries double, from
+//! `FIRST_SWEEP`): a dead message's entry goes within a few hundred encodes, with no
+//! weak reference or callback on the user's objects. Bounded in entries and bytes.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -28,7 +31,7 @@ use std::sync::{Arc, Mutex};
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyWeakrefReference};
+use pyo3::types::PyDict;
 
 /// Messages whose encoding is larger than this are not kept: their cost is copying
 /// their strings, which a cached copy would not save.
@@ -41,22 +44,26 @@ const MAX_ENTRY_NODES: usize = 4096;
 const MAX_TOTAL_BYTES: usize = 64 << 20;
 
 /// Entries before the first sweep of dead ones; later sweeps at twice the survivors.
-const FIRST_SWEEP: usize = 4096;
+const FIRST_SWEEP: usize = 256;
 
 /// Nesting deeper than this is never canonical (`message_codec::MAX_PLAIN_DEPTH`).
 const MAX_DEPTH: u32 = 66;
 
 struct Entry {
-    /// A weak reference to the message: only the sweep reads it.
-    message: Py<PyAny>,
+    /// The sweep epoch of its last use.
+    epoch: u64,
     module: Py<PyAny>,
     name: Py<PyAny>,
-    /// Every object of the `__dict__` tree, pre-order (the dict itself first, then
-    /// each key and value; a container's items after it).
-    nodes: Vec<Py<PyAny>>,
-    /// The length of each container in `nodes`, in the same order.
-    lens: Vec<usize>,
+    /// The `__dict__` tree in pre-order (the dict first, then each key and value; a
+    /// container's items after it).
+    nodes: Vec<Node>,
     encoded: Arc<[u8]>,
+}
+
+enum Node {
+    Dict(usize),
+    List(usize),
+    Leaf(Py<PyAny>),
 }
 
 /// Addresses are already well spread except for their low (alignment) bits.
@@ -89,6 +96,8 @@ struct Cache {
     seen: HashSet<usize, BuildHasherDefault<AddressHasher>>,
     bytes: usize,
     sweep_at: usize,
+    /// Sweeps so far.
+    epoch: u64,
 }
 
 static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
@@ -120,23 +129,19 @@ fn is_leaf(obj: *mut ffi::PyObject) -> bool {
         || is_exact(obj, &raw mut ffi::PyBool_Type)
 }
 
-/// Record `obj`'s tree into `nodes`/`lens`; `false` if it is not a plain tree.
-fn snapshot(
-    py: Python<'_>,
-    obj: *mut ffi::PyObject,
-    depth: u32,
-    nodes: &mut Vec<Py<PyAny>>,
-    lens: &mut Vec<usize>,
-) -> bool {
+/// Record `obj`'s tree into `nodes`; `false` if it is not a plain tree.
+fn snapshot(py: Python<'_>, obj: *mut ffi::PyObject, depth: u32, nodes: &mut Vec<Node>) -> bool {
     if nodes.len() >= MAX_ENTRY_NODES || depth > MAX_DEPTH {
         return false;
     }
-    nodes.push(unsafe { Bound::from_borrowed_ptr(py, obj) }.unbind());
     if is_leaf(obj) {
+        nodes.push(Node::Leaf(
+            unsafe { Bound::from_borrowed_ptr(py, obj) }.unbind(),
+        ));
         return true;
     }
     if is_dict(obj) {
-        lens.push(unsafe { ffi::PyDict_Size(obj) } as usize);
+        nodes.push(Node::Dict(unsafe { ffi::PyDict_Size(obj) } as usize));
         let mut pos: ffi::Py_ssize_t = 0;
         let mut key = std::ptr::null_mut();
         let mut value = std::ptr::null_mut();
@@ -144,8 +149,10 @@ fn snapshot(
             if !is_exact(key, &raw mut ffi::PyUnicode_Type) {
                 return false;
             }
-            nodes.push(unsafe { Bound::from_borrowed_ptr(py, key) }.unbind());
-            if !snapshot(py, value, depth + 1, nodes, lens) {
+            nodes.push(Node::Leaf(
+                unsafe { Bound::from_borrowed_ptr(py, key) }.unbind(),
+            ));
+            if !snapshot(py, value, depth + 1, nodes) {
                 return false;
             }
         }
@@ -153,10 +160,10 @@ fn snapshot(
     }
     if is_list(obj) {
         let len = unsafe { ffi::PyList_Size(obj) };
-        lens.push(len as usize);
+        nodes.push(Node::List(len as usize));
         for i in 0..len {
             let item = unsafe { ffi::PyList_GetItem(obj, i) };
-            if item.is_null() || !snapshot(py, item, depth + 1, nodes, lens) {
+            if item.is_null() || !snapshot(py, item, depth + 1, nodes) {
                 unsafe { ffi::PyErr_Clear() };
                 return false;
             }
@@ -166,61 +173,46 @@ fn snapshot(
     false
 }
 
-/// Whether `obj`'s tree is the one `entry` recorded from `at` on (advancing both cursors).
-fn unchanged(
-    entry: &Entry,
-    obj: *mut ffi::PyObject,
-    depth: u32,
-    at: &mut usize,
-    len_at: &mut usize,
-) -> bool {
-    let Some(node) = entry.nodes.get(*at) else {
-        return false;
-    };
+/// Whether `obj`'s tree is the one recorded in `nodes` from `at` on (advancing `at`).
+fn unchanged(nodes: &[Node], obj: *mut ffi::PyObject, depth: u32, at: &mut usize) -> bool {
     if depth > MAX_DEPTH {
         return false;
     }
-    if node.as_ptr() != obj {
+    let Some(node) = nodes.get(*at) else {
         return false;
-    }
+    };
     *at += 1;
-    // The same object as recorded, so the same type as recorded.
-    if is_dict(obj) {
-        let len = unsafe { ffi::PyDict_Size(obj) } as usize;
-        if entry.lens.get(*len_at) != Some(&len) {
-            return false;
+    match *node {
+        Node::Leaf(ref leaf) => leaf.as_ptr() == obj,
+        Node::Dict(len) => {
+            if !is_dict(obj) || unsafe { ffi::PyDict_Size(obj) } as usize != len {
+                return false;
+            }
+            let mut pos: ffi::Py_ssize_t = 0;
+            let mut key = std::ptr::null_mut();
+            let mut value = std::ptr::null_mut();
+            while unsafe { ffi::PyDict_Next(obj, &mut pos, &mut key, &mut value) } != 0 {
+                if !unchanged(nodes, key, depth + 1, at) || !unchanged(nodes, value, depth + 1, at)
+                {
+                    return false;
+                }
+            }
+            true
         }
-        *len_at += 1;
-        let mut pos: ffi::Py_ssize_t = 0;
-        let mut key = std::ptr::null_mut();
-        let mut value = std::ptr::null_mut();
-        while unsafe { ffi::PyDict_Next(obj, &mut pos, &mut key, &mut value) } != 0 {
-            if entry.nodes.get(*at).map(Py::as_ptr) != Some(key) {
+        Node::List(len) => {
+            if !is_list(obj) || unsafe { ffi::PyList_Size(obj) } as usize != len {
                 return false;
             }
-            *at += 1;
-            if !unchanged(entry, value, depth + 1, at, len_at) {
-                return false;
-            }
-        }
-    } else if is_list(obj) {
-        let len = unsafe { ffi::PyList_Size(obj) } as usize;
-        if entry.lens.get(*len_at) != Some(&len) {
-            return false;
-        }
-        *len_at += 1;
-        for i in 0..len {
-            let item = unsafe { ffi::PyList_GetItem(obj, i as ffi::Py_ssize_t) };
-            if item.is_null() {
-                unsafe { ffi::PyErr_Clear() };
-                return false;
-            }
-            if !unchanged(entry, item, depth + 1, at, len_at) {
-                return false;
-            }
+            (0..len).all(|i| {
+                let item = unsafe { ffi::PyList_GetItem(obj, i as ffi::Py_ssize_t) };
+                if item.is_null() {
+                    unsafe { ffi::PyErr_Clear() };
+                    return false;
+                }
+                unchanged(nodes, item, depth + 1, at)
+            })
         }
     }
-    true
 }
 
 /// The bytes last encoded for `message` (class `module.name`, fields `fields`), if
@@ -231,25 +223,26 @@ pub fn lookup(
     name: &Bound<'_, PyAny>,
     fields: &Bound<'_, PyDict>,
 ) -> Option<Arc<[u8]>> {
-    let guard = CACHE.try_lock().ok()?;
-    let entry = guard.as_ref()?.entries.get(&(message.as_ptr() as usize))?;
+    let mut guard = CACHE.try_lock().ok()?;
+    let cache = guard.as_mut()?;
+    let epoch = cache.epoch;
+    let entry = cache.entries.get_mut(&(message.as_ptr() as usize))?;
     if !entry.module.is(module) || !entry.name.is(name) {
         return None;
     }
-    let (mut at, mut len_at) = (0, 0);
-    let hit = unchanged(entry, fields.as_ptr(), 0, &mut at, &mut len_at)
-        && at == entry.nodes.len()
-        && len_at == entry.lens.len();
+    let mut at = 0;
+    let hit = unchanged(&entry.nodes, fields.as_ptr(), 0, &mut at) && at == entry.nodes.len();
     if !hit {
         return None;
     }
+    entry.epoch = epoch;
     HITS.fetch_add(1, Ordering::Relaxed);
     Some(entry.encoded.clone())
 }
 
 /// Keep `encoded`, the bytes just written for `message`, for [`lookup`], if this is
 /// not the first time it is written. Skipped quietly where the message cannot be kept
-/// (too large, not weakly referenceable).
+/// (too large, too deep).
 pub fn remember(
     message: &Bound<'_, PyAny>,
     module: &Bound<'_, PyAny>,
@@ -276,26 +269,18 @@ pub fn remember(
     }
     let py = message.py();
     let mut nodes = Vec::new();
-    let mut lens = Vec::new();
-    if !snapshot(py, fields.as_ptr(), 0, &mut nodes, &mut lens) {
+    if !snapshot(py, fields.as_ptr(), 0, &mut nodes) {
         return;
     }
-    // Not under the lock: allocating the weak reference may run a collection.
-    let Ok(weak) = PyWeakrefReference::new(message) else {
-        PyErr::take(py);
-        return;
-    };
-    let entry = Entry {
-        message: weak.into_any().unbind(),
+    let mut entry = Entry {
+        epoch: 0,
         module: module.clone().unbind(),
         name: name.clone().unbind(),
         nodes,
-        lens,
         encoded: Arc::from(encoded),
     };
-    // Entries leave the cache before they are dropped, outside the lock: a container
-    // changed since its snapshot may now hold anything, and dropping the last reference
-    // to it may run a finalizer (Python code, which may switch threads).
+    // Entries are dropped outside the lock (releasing leaves runs no Python code;
+    // this keeps it so should an entry ever hold more).
     let mut dropped = Vec::new();
     let mut dropped_all = None;
     if let Ok(mut guard) = CACHE.try_lock() {
@@ -304,8 +289,9 @@ pub fn remember(
             dropped_all = Some(std::mem::take(cache));
         }
         if cache.entries.len() >= cache.sweep_at.max(FIRST_SWEEP) {
-            sweep(py, cache, &mut dropped);
+            sweep(cache, &mut dropped);
         }
+        entry.epoch = cache.epoch;
         cache.bytes += encoded.len();
         if let Some(old) = cache.entries.insert(key, entry) {
             cache.bytes -= old.encoded.len();
@@ -316,25 +302,22 @@ pub fn remember(
     drop(dropped_all);
 }
 
-/// Move the entries whose message is gone to `dropped`.
-fn sweep(py: Python<'_>, cache: &mut Cache, dropped: &mut Vec<Entry>) {
-    let dead: Vec<usize> = cache
+/// Move the entries not used since the last sweep to `dropped`.
+fn sweep(cache: &mut Cache, dropped: &mut Vec<Entry>) {
+    let epoch = cache.epoch;
+    let unused: Vec<usize> = cache
         .entries
         .iter()
-        .filter(|(_, e)| {
-            e.message
-                .bind(py)
-                .cast::<PyWeakrefReference>()
-                .map_or(true, |w| w.upgrade().is_none())
-        })
+        .filter(|(_, e)| e.epoch != epoch)
         .map(|(&key, _)| key)
         .collect();
-    for key in dead {
+    for key in unused {
         if let Some(e) = cache.entries.remove(&key) {
             cache.bytes -= e.encoded.len();
             dropped.push(e);
         }
     }
+    cache.epoch += 1;
     cache.sweep_at = 2 * cache.entries.len();
 }
 
