@@ -33,6 +33,8 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use super::message_codec::{self, is_plain_leaf};
+
 /// Messages whose encoding is larger than this are not kept: their cost is copying
 /// their strings, which a cached copy would not save.
 const MAX_ENTRY_BYTES: usize = 64 << 10;
@@ -46,8 +48,9 @@ const MAX_TOTAL_BYTES: usize = 64 << 20;
 /// Entries before the first sweep of dead ones; later sweeps at twice the survivors.
 const FIRST_SWEEP: usize = 256;
 
-/// Nesting deeper than this is never canonical (`message_codec::MAX_PLAIN_DEPTH`).
-const MAX_DEPTH: u32 = 66;
+/// Nesting deeper than this is never canonical: plain trees start below the
+/// `__dict__` and its field values.
+const MAX_DEPTH: u32 = message_codec::MAX_PLAIN_DEPTH + 2;
 
 struct Entry {
     /// The sweep epoch of its last use.
@@ -120,21 +123,12 @@ fn is_list(obj: *mut ffi::PyObject) -> bool {
     is_exact(obj, &raw mut ffi::PyList_Type)
 }
 
-#[inline]
-fn is_leaf(obj: *mut ffi::PyObject) -> bool {
-    is_exact(obj, &raw mut ffi::PyUnicode_Type)
-        || is_exact(obj, &raw mut ffi::PyLong_Type)
-        || obj == unsafe { ffi::Py_None() }
-        || is_exact(obj, &raw mut ffi::PyFloat_Type)
-        || is_exact(obj, &raw mut ffi::PyBool_Type)
-}
-
 /// Record `obj`'s tree into `nodes`; `false` if it is not a plain tree.
 fn snapshot(py: Python<'_>, obj: *mut ffi::PyObject, depth: u32, nodes: &mut Vec<Node>) -> bool {
     if nodes.len() >= MAX_ENTRY_NODES || depth > MAX_DEPTH {
         return false;
     }
-    if is_leaf(obj) {
+    if is_plain_leaf(obj) {
         nodes.push(Node::Leaf(
             unsafe { Bound::from_borrowed_ptr(py, obj) }.unbind(),
         ));

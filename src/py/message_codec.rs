@@ -7,7 +7,7 @@
 //! which values are canonical for it (values validation returns unchanged and
 //! `model_dump()` writes unchanged). Unconfigured, everything takes LangGraph's path.
 //!
-//! * Encode (`message_dict` and `canonical_fields`, called by `serde.rs` where `_msgpack_default` would call
+//! * Encode (`message_dict` and `MessageDict::canonical`, called by `serde.rs` where `_msgpack_default` would call
 //!   `model_dump()`): an instance of exactly a verified class whose `__dict__` holds
 //!   exactly the fields, in order, every value canonical and a plain builtin tree, and
 //!   no extras, is written from its `__dict__`: `model_dump()` returns an equal dict
@@ -37,7 +37,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
 
 /// Plain trees deeper than this are left to `model_dump()` (which handles any depth).
-const MAX_PLAIN_DEPTH: u32 = 64;
+pub(crate) const MAX_PLAIN_DEPTH: u32 = 64;
 
 /// Classes with more fields than this are left to LangGraph (the verified ones have 6-11).
 const MAX_FIELDS: usize = 16;
@@ -184,15 +184,22 @@ fn one_of(obj: &Bound<'_, PyAny>, values: &[Py<PyString>]) -> bool {
     is_str(obj) && values.iter().any(|v| str_eq(obj, v))
 }
 
+/// An exact `str` / `int` / `None` / `float` / `bool`: the leaves of a plain tree
+/// (immutable; also what the encoded-message cache holds).
+#[inline]
+pub(crate) fn is_plain_leaf(obj: *mut ffi::PyObject) -> bool {
+    let ty = unsafe { ffi::Py_TYPE(obj) };
+    ty == &raw mut ffi::PyUnicode_Type
+        || ty == &raw mut ffi::PyLong_Type
+        || obj == unsafe { ffi::Py_None() }
+        || ty == &raw mut ffi::PyFloat_Type
+        || ty == &raw mut ffi::PyBool_Type
+}
+
 /// A tree of exact `dict` (str keys) / `list` / `str` / `int` / `float` / `bool` /
 /// `None`: what `model_dump()` returns equal, in the same order, for an `Any` value.
 fn plain(obj: &Bound<'_, PyAny>, depth: u32) -> bool {
-    if is_str(obj)
-        || is_int(obj)
-        || obj.is_none()
-        || is_exact(obj, &raw mut ffi::PyFloat_Type)
-        || is_exact(obj, &raw mut ffi::PyBool_Type)
-    {
+    if is_plain_leaf(obj.as_ptr()) {
         return true;
     }
     if depth >= MAX_PLAIN_DEPTH {
@@ -352,20 +359,38 @@ impl Codec {
         true
     }
 
-    fn spec_for_type(&self, ty: *mut ffi::PyTypeObject) -> Option<&ClassSpec> {
+    /// Where `ty` is in `classes`, if it is exactly a verified class.
+    fn spec_index(&self, ty: *mut ffi::PyTypeObject) -> Option<usize> {
         self.classes
             .iter()
-            .find(|s| s.cls.as_ptr().cast::<ffi::PyTypeObject>() == ty)
+            .position(|s| s.cls.as_ptr().cast::<ffi::PyTypeObject>() == ty)
+    }
+}
+
+/// For `serde.rs`: a verified message's fields, found by [`message_dict`].
+pub struct MessageDict<'py> {
+    codec: Arc<Codec>,
+    spec: usize,
+    /// The instance's `__dict__`.
+    pub fields: Bound<'py, PyDict>,
+}
+
+impl MessageDict<'_> {
+    /// Whether `fields` is what `obj.model_dump()` returns (equal, same key order):
+    /// exactly the class's fields, in order, every value canonical and a plain tree.
+    pub fn canonical(&self) -> bool {
+        self.codec
+            .canonical(&self.codec.classes[self.spec], &self.fields, Mode::Encode)
     }
 }
 
 /// For `serde.rs`: the `__dict__` of `obj` when `obj` is exactly a verified message
-/// class with no extras; `None` to take LangGraph's path. Whether its fields can be
-/// written in place of `obj.model_dump()` is [`canonical_fields`]'s to say (or the
+/// class with no extras; `None` to take LangGraph's path. Whether it can be written in
+/// place of `obj.model_dump()` is [`MessageDict::canonical`]'s to say (or the
 /// encoded-message cache's). Never fails: any error means `None`.
-pub fn message_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
+pub fn message_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<MessageDict<'py>> {
     let codec = codec()?;
-    codec.spec_for_type(obj.get_type_ptr())?;
+    let spec = codec.spec_index(obj.get_type_ptr())?;
     let py = obj.py();
     // The verified classes inherit object's `__getattribute__` (checked at configure),
     // so the generic lookup is what `getattr` does, minus pydantic's `__getattr__`
@@ -381,22 +406,15 @@ pub fn message_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> 
     if !(extra.is_none() || extra.cast_exact::<PyDict>().is_ok_and(|d| d.is_empty())) {
         return None;
     }
-    generic(intern!(py, "__dict__"))
+    let fields = generic(intern!(py, "__dict__"))
         .ok()?
         .cast_into_exact::<PyDict>()
-        .ok()
-}
-
-/// Whether `fields`, the [`message_dict`] of `obj`, is what `obj.model_dump()` returns
-/// (equal, same key order): exactly the class's fields, in order, every value
-/// canonical and a plain builtin tree.
-pub fn canonical_fields(obj: &Bound<'_, PyAny>, fields: &Bound<'_, PyDict>) -> bool {
-    let Some(codec) = codec() else {
-        return false;
-    };
-    codec
-        .spec_for_type(obj.get_type_ptr())
-        .is_some_and(|spec| codec.canonical(spec, fields, Mode::Encode))
+        .ok()?;
+    Some(MessageDict {
+        codec,
+        spec,
+        fields,
+    })
 }
 
 impl Codec {

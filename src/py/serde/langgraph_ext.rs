@@ -147,27 +147,28 @@ impl<'py> Encoder<'_, 'py> {
 
         // A verified LangChain message: its `__dict__` is what `model_dump()` returns
         // (checked in `message_codec`; no `_DeltaSnapshot` branch can match it).
-        if let Some(fields) = message_codec::message_dict(obj) {
+        if let Some(message) = message_codec::message_dict(obj) {
+            let fields = &message.fields;
             // `obj.__class__` is `type(obj)`: no verified class overrides `__class__`.
             let cls = obj.get_type();
             let module = cls.getattr(intern!(py, "__module__")).map_err(fail)?;
             let name = cls.getattr(intern!(py, "__name__")).map_err(fail)?;
-            if let Some(encoded) = message_cache::lookup(obj, &module, &name, &fields) {
+            if let Some(encoded) = message_cache::lookup(obj, &module, &name, fields) {
                 // What `ext_tuple` charges, so that deep nesting fails alike.
                 let _guard = RecursionGuard::enter(2).ok_or(EncodeError::DepthLimit)?;
                 self.out.write_raw(&encoded);
                 return Ok(true);
             }
-            if message_codec::canonical_fields(obj, &fields) {
+            if message.canonical() {
                 let start = self.out.len();
                 self.ext_tuple(EXT_PYDANTIC_V2, Some(4), |enc, lim| {
                     enc.value(&module, lim)?;
                     enc.value(&name, lim)?;
-                    enc.dict(&fields, lim)?;
+                    enc.dict(fields, lim)?;
                     Ok(enc.out.write_str(b"model_validate_json")?)
                 })?;
                 let encoded = &self.out.as_bytes()[start..];
-                message_cache::remember(obj, &module, &name, &fields, encoded);
+                message_cache::remember(obj, &module, &name, fields, encoded);
                 return Ok(true);
             }
         }
