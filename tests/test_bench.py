@@ -29,6 +29,21 @@ def test_cache_bench_checks_results(py):
     assert "fast_langgraph.cached" in impls and "functools.lru_cache" in impls
 
 
+def test_floor_replays_an_operations_writes_on_both_sides(py):
+    proc = py(
+        "from fast_langgraph.bench.floor import main; "
+        "main(['--workloads', 'agent_sqlite_50_turns_rust_saver', '--rounds', '1', '--ops', '1', '--json'])",
+        timeout=300,
+    )
+    [row] = json.loads(proc.stdout)
+    assert "error" not in row, row
+    assert row["same_result"] and row["replays_complete"]
+    # ~100 checkpoints and ~100 sets of writes per 50-turn conversation, on either saver
+    assert row["vanilla_calls"] == row["accelerated_calls"] > 200
+    assert row["accelerated_writes_ms"] > row["accelerated_writes_nosync_ms"] > 0
+    assert row["bound"] == row["vanilla_op_ms"] / row["accelerated_fsync_ms"]
+
+
 def test_demo_runs(py):
     proc = py("import sys; from fast_langgraph.demo import main; sys.exit(main(['--rounds', '1']))", timeout=300)
     assert "fanout4_memory" in proc.stdout and "DIFFERENT" not in proc.stdout

@@ -177,34 +177,40 @@ def agent_stream_updates() -> Op:
     return _op_counter(run)
 
 
-def agent_sqlite() -> Op:
+def sqlite_saver(path: str, synchronous: str = "") -> Any:
+    """``agent_sqlite_50_turns``'s saver: LangGraph's ``SqliteSaver`` on a default connection
+    (``synchronous`` overrides the connection's setting)."""
     import sqlite3
 
     from langgraph.checkpoint.sqlite import SqliteSaver
 
+    conn = sqlite3.connect(path, check_same_thread=False)
+    if synchronous:
+        conn.execute("PRAGMA synchronous=%s" % synchronous)
+    return SqliteSaver(conn)
+
+
+def swapped_sqlite_saver(path: str, synchronous: str = "FULL") -> Any:
+    """``agent_sqlite_50_turns_rust_saver``'s saver, WAL: LangGraph's ``SqliteSaver`` on the
+    vanilla side, our ``RustSqliteSaver`` on the accelerated side (the swap a user makes)."""
+    if os.environ.get("FAST_LANGGRAPH") == "0":
+        saver = sqlite_saver(path, synchronous)
+        saver.conn.execute("PRAGMA journal_mode=WAL")
+        return saver
+    from fast_langgraph.sqlite_saver import RustSqliteSaver
+
+    return RustSqliteSaver(path, journal_mode="WAL", synchronous=synchronous)
+
+
+def agent_sqlite() -> Op:
     path = os.path.join(tempfile.mkdtemp(prefix="flg-bench-"), "agent.db")
-    saver = SqliteSaver(sqlite3.connect(path, check_same_thread=False))
-    return _op_counter(_agent(50, saver)[1])
+    return _op_counter(_agent(50, sqlite_saver(path))[1])
 
 
 def agent_sqlite_saver_swap() -> Op:
-    """The same agent on SQLite, WAL, synchronous=FULL: LangGraph's ``SqliteSaver`` on the
-    vanilla side, our ``RustSqliteSaver`` on the accelerated side (the swap a user makes)."""
-    import sqlite3
-
+    """The same agent on SQLite, WAL, synchronous=FULL, after the saver swap."""
     path = os.path.join(tempfile.mkdtemp(prefix="flg-bench-"), "agent.db")
-    if os.environ.get("FAST_LANGGRAPH") == "0":
-        from langgraph.checkpoint.sqlite import SqliteSaver
-
-        conn = sqlite3.connect(path, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        saver: Any = SqliteSaver(conn)
-    else:
-        from fast_langgraph.sqlite_saver import RustSqliteSaver
-
-        saver = RustSqliteSaver(path, journal_mode="WAL", synchronous="FULL")
-    return _op_counter(_agent(50, saver)[1])
+    return _op_counter(_agent(50, swapped_sqlite_saver(path))[1])
 
 
 class Big(TypedDict):
