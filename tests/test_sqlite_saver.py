@@ -808,3 +808,16 @@ def test_a_sqlite_other_than_python_sqlite3_is_refused(py):
     lines = proc.stdout.splitlines()
     assert len(lines) == 2 and lines[0] == lines[1]
     assert "could not find it in this process" in lines[0] and "but Python's sqlite3 uses 0.0.0" in lines[0], lines[0]
+
+
+def test_a_single_writer_seldom_waits_for_company(db):
+    """The group-commit window: one thread writing checkpoint after checkpoint (nothing can
+    join it) backs off to one window in 65 transactions, so it is not slowed down."""
+    saver = RustSqliteSaver(db)  # WAL, synchronous=FULL: commits worth waiting for
+    config = {"configurable": {"thread_id": "solo", "checkpoint_ns": ""}}
+    for i in range(300):
+        config = saver.put(config, _checkpoint({"v": i}), {"step": i}, {})
+    stats = saver.write_stats()
+    assert stats["writes"] == stats["transactions"] == 300
+    assert stats["joined"] == 0 and stats["windows"] <= 6 + 300 // 65 + 1
+    assert len(list(saver.list({"configurable": {"thread_id": "solo"}}))) == 300

@@ -16,9 +16,9 @@
 //!   could release locks or remove the WAL the parent still relies on).
 
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -69,6 +69,10 @@ struct Slot {
     conn: Mutex<Conn>,
     /// Writes waiting for the connection; whoever gets it next commits them all at once.
     queue: Mutex<Vec<Arc<Request>>>,
+    /// Signalled when a write joins `queue`.
+    arrived: Condvar,
+    /// The group-commit window's state; only touched with `conn` held.
+    pace: Mutex<Pace>,
 }
 
 impl Slot {
@@ -77,7 +81,79 @@ impl Slot {
             pid,
             conn: Mutex::new(conn),
             queue: Mutex::new(Vec::new()),
+            arrived: Condvar::new(),
+            pace: Mutex::new(Pace::default()),
         }
+    }
+}
+
+/// The group-commit window. A write that gets the connection alone while writes are
+/// streaming in (the previous transaction ended less than a commit's time ago) waits up
+/// to half a commit's time for a second one, so both share one transaction and one fsync.
+/// A LangGraph loop writes in pairs (a task's writes, then the step's checkpoint) that
+/// reach the saver a few tens of µs apart, so with `synchronous=FULL` this halves the
+/// fsyncs, whose latency is what a durable agent waits for. Never waited: an idle
+/// store, commits too cheap to be worth it; and after a window nobody joined, the next
+/// 2, 4, ... 64 transactions (a single thread writing one checkpoint after another
+/// pays for a window once in 64 writes at most).
+#[derive(Default)]
+struct Pace {
+    /// Moving average of a write transaction's duration, its commit included.
+    commit: Duration,
+    last_end: Option<Instant>,
+    /// Windows in a row that nobody joined, and transactions left to run without one.
+    misses: u32,
+    skip: u32,
+    stats: WriteStats,
+}
+
+#[derive(Default, Clone, Copy, Debug, PartialEq)]
+struct WriteStats {
+    writes: u64,
+    transactions: u64,
+    windows: u64,
+    joined: u64,
+}
+
+impl Pace {
+    /// Commits faster than this are not worth waiting for.
+    const WORTH_WAITING: Duration = Duration::from_micros(50);
+    const MAX_WAIT: Duration = Duration::from_millis(1);
+    const MAX_BACKOFF: u32 = 6;
+
+    /// How long a write alone at the connection waits for company (zero: not at all).
+    fn window(&mut self, now: Instant) -> Duration {
+        let streaming = matches!(self.last_end, Some(end) if now.duration_since(end) < self.commit);
+        if !streaming || self.commit < Self::WORTH_WAITING {
+            return Duration::ZERO;
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
+            return Duration::ZERO;
+        }
+        (self.commit / 2).min(Self::MAX_WAIT)
+    }
+
+    fn waited(&mut self, joined: bool) {
+        self.stats.windows += 1;
+        if joined {
+            self.stats.joined += 1;
+            self.misses = 0;
+        } else {
+            self.misses = (self.misses + 1).min(Self::MAX_BACKOFF);
+            self.skip = 1 << self.misses;
+        }
+    }
+
+    fn committed(&mut self, writes: usize, start: Instant, end: Instant) {
+        let took = end.duration_since(start);
+        self.commit = match self.last_end {
+            None => took,
+            Some(_) => (self.commit * 7 + took) / 8,
+        };
+        self.last_end = Some(end);
+        self.stats.writes += writes as u64;
+        self.stats.transactions += 1;
     }
 }
 
@@ -279,17 +355,36 @@ impl SqliteCheckpointStore {
                 result: Mutex::new(None),
             });
             slot.queue.lock().push(request.clone());
+            slot.arrived.notify_all();
             let mut conn = slot.conn.lock();
             // The holder before us may have committed our write with its own.
             if let Some(done) = request.result.lock().take() {
                 return done;
             }
-            let batch = std::mem::take(&mut *slot.queue.lock());
+            let mut pace = slot.pace.lock();
+            let batch = {
+                let mut queue = slot.queue.lock();
+                if queue.len() < 2 {
+                    let window = pace.window(Instant::now());
+                    if !window.is_zero() {
+                        let deadline = Instant::now() + window;
+                        while queue.len() < 2
+                            && !slot.arrived.wait_until(&mut queue, deadline).timed_out()
+                        {
+                        }
+                        pace.waited(queue.len() >= 2);
+                    }
+                }
+                std::mem::take(&mut *queue)
+            };
             let jobs: Vec<WriteJob> = batch.iter().filter_map(|r| r.job.lock().take()).collect();
+            let start = Instant::now();
             let results = match open_conn(&mut conn, path, options) {
                 Ok(store) => store.write_group(jobs),
                 Err(e) => batch.iter().map(|_| Err(copy_error(&e))).collect(),
             };
+            pace.committed(batch.len(), start, Instant::now());
+            drop(pace);
             for (r, result) in batch.iter().zip(results) {
                 *r.result.lock() = Some(result);
             }
@@ -366,6 +461,20 @@ impl SqliteCheckpointStore {
         for (name, value) in values {
             out.set_item(name, value)?;
         }
+        Ok(out)
+    }
+
+    /// This process's write counters: writes, the transactions they were committed in
+    /// (fewer when group commit joined some), windows waited for a second write, and
+    /// how many of those one joined.
+    fn write_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let slot = self.slot(py);
+        let stats = py.detach(move || slot.pace.lock().stats);
+        let out = PyDict::new(py);
+        out.set_item("writes", stats.writes)?;
+        out.set_item("transactions", stats.transactions)?;
+        out.set_item("windows", stats.windows)?;
+        out.set_item("joined", stats.joined)?;
         Ok(out)
     }
 
@@ -605,4 +714,85 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sqlite_before_fork, m)?)?;
     m.add_function(wrap_pyfunction!(sqlite_after_fork, m)?)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod pace_tests {
+    use super::{Pace, WriteStats};
+    use std::time::{Duration, Instant};
+
+    const COMMIT: Duration = Duration::from_micros(200);
+
+    fn streaming() -> (Pace, Instant) {
+        let mut pace = Pace::default();
+        let t = Instant::now();
+        pace.committed(1, t, t + COMMIT);
+        (pace, t + COMMIT)
+    }
+
+    #[test]
+    fn an_idle_or_new_store_never_waits() {
+        let now = Instant::now();
+        assert_eq!(Pace::default().window(now), Duration::ZERO);
+        let (mut pace, end) = streaming();
+        assert_eq!(pace.window(end + 2 * COMMIT), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_write_right_after_a_commit_waits_half_a_commit() {
+        let (mut pace, end) = streaming();
+        assert_eq!(pace.window(end + COMMIT / 4), COMMIT / 2);
+    }
+
+    #[test]
+    fn cheap_commits_are_not_worth_a_window() {
+        let mut pace = Pace::default();
+        let t = Instant::now();
+        pace.committed(1, t, t + Duration::from_micros(20));
+        assert_eq!(pace.window(t + Duration::from_micros(25)), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_window_is_capped() {
+        let mut pace = Pace::default();
+        let t = Instant::now();
+        pace.committed(1, t, t + Duration::from_millis(30));
+        assert_eq!(pace.window(t + Duration::from_millis(31)), Pace::MAX_WAIT);
+    }
+
+    #[test]
+    fn misses_back_off_exponentially_to_one_window_in_65() {
+        let (mut pace, end) = streaming();
+        let mut windows = 0;
+        for _ in 0..1000 {
+            if !pace.window(end).is_zero() {
+                windows += 1;
+                pace.waited(false);
+            }
+        }
+        // six windows while backing off (skipping 2, 4, ... 64), then one in every 65
+        assert!(windows <= 6 + 1000 / 65 + 1, "{windows}");
+        assert!(pace.skip <= 64);
+    }
+
+    #[test]
+    fn a_joined_window_resets_the_backoff() {
+        let (mut pace, end) = streaming();
+        assert!(!pace.window(end).is_zero());
+        pace.waited(false);
+        assert_eq!(pace.window(end), Duration::ZERO);
+        assert_eq!(pace.window(end), Duration::ZERO);
+        assert!(!pace.window(end).is_zero());
+        pace.waited(true);
+        assert!(!pace.window(end).is_zero());
+        assert_eq!(
+            pace.stats,
+            WriteStats {
+                writes: 1,
+                transactions: 1,
+                windows: 2,
+                joined: 1
+            }
+        );
+    }
 }
