@@ -95,7 +95,7 @@ impl Slot {
 /// fsyncs, whose latency is what a durable agent waits for. Never waited: an idle
 /// store, commits too cheap to be worth it; and after a window nobody joined, the next
 /// 2, 4, ... 64 transactions (a single thread writing one checkpoint after another
-/// pays for a window once in 64 writes at most).
+/// pays for a window once in 65 writes at most).
 #[derive(Default)]
 struct Pace {
     /// Moving average of a write transaction's duration, its commit included.
@@ -380,10 +380,13 @@ impl SqliteCheckpointStore {
             let jobs: Vec<WriteJob> = batch.iter().filter_map(|r| r.job.lock().take()).collect();
             let start = Instant::now();
             let results = match open_conn(&mut conn, path, options) {
-                Ok(store) => store.write_group(jobs),
+                Ok(store) => {
+                    let results = store.write_group(jobs);
+                    pace.committed(batch.len(), start, Instant::now());
+                    results
+                }
                 Err(e) => batch.iter().map(|_| Err(copy_error(&e))).collect(),
             };
-            pace.committed(batch.len(), start, Instant::now());
             drop(pace);
             for (r, result) in batch.iter().zip(results) {
                 *r.result.lock() = Some(result);
