@@ -726,11 +726,16 @@ mod pace_tests {
 
     const COMMIT: Duration = Duration::from_micros(200);
 
-    fn streaming() -> (Pace, Instant) {
+    /// A store whose one transaction took `took` and has just ended.
+    fn after_commit(took: Duration) -> (Pace, Instant) {
         let mut pace = Pace::default();
         let t = Instant::now();
-        pace.committed(1, t, t + COMMIT);
-        (pace, t + COMMIT)
+        pace.committed(1, t, t + took);
+        (pace, t + took)
+    }
+
+    fn streaming() -> (Pace, Instant) {
+        after_commit(COMMIT)
     }
 
     #[test]
@@ -749,18 +754,14 @@ mod pace_tests {
 
     #[test]
     fn cheap_commits_are_not_worth_a_window() {
-        let mut pace = Pace::default();
-        let t = Instant::now();
-        pace.committed(1, t, t + Duration::from_micros(20));
-        assert_eq!(pace.window(t + Duration::from_micros(25)), Duration::ZERO);
+        let (mut pace, end) = after_commit(Duration::from_micros(20));
+        assert_eq!(pace.window(end + Duration::from_micros(5)), Duration::ZERO);
     }
 
     #[test]
     fn the_window_is_capped() {
-        let mut pace = Pace::default();
-        let t = Instant::now();
-        pace.committed(1, t, t + Duration::from_millis(30));
-        assert_eq!(pace.window(t + Duration::from_millis(31)), Pace::MAX_WAIT);
+        let (mut pace, end) = after_commit(Duration::from_millis(30));
+        assert_eq!(pace.window(end + Duration::from_millis(1)), Pace::MAX_WAIT);
     }
 
     #[test]
