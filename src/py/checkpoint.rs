@@ -71,7 +71,8 @@ struct Slot {
     queue: Mutex<Vec<Arc<Request>>>,
     /// Signalled when a write joins `queue`.
     arrived: Condvar,
-    /// The group-commit window's state; only touched with `conn` held.
+    /// The group-commit window's state and the write counters: written by the writer
+    /// holding `conn`, read by `write_stats`.
     pace: Mutex<Pace>,
 }
 
@@ -361,18 +362,19 @@ impl SqliteCheckpointStore {
             if let Some(done) = request.result.lock().take() {
                 return done;
             }
-            let mut pace = slot.pace.lock();
+            // `pace` is only written by the holder of `conn`; it is locked briefly so that
+            // `write_stats` never waits for a window or a commit.
             let batch = {
                 let mut queue = slot.queue.lock();
                 if queue.len() < 2 {
-                    let window = pace.window(Instant::now());
+                    let window = slot.pace.lock().window(Instant::now());
                     if !window.is_zero() {
                         let deadline = Instant::now() + window;
                         while queue.len() < 2
                             && !slot.arrived.wait_until(&mut queue, deadline).timed_out()
                         {
                         }
-                        pace.waited(queue.len() >= 2);
+                        slot.pace.lock().waited(queue.len() >= 2);
                     }
                 }
                 std::mem::take(&mut *queue)
@@ -382,12 +384,13 @@ impl SqliteCheckpointStore {
             let results = match open_conn(&mut conn, path, options) {
                 Ok(store) => {
                     let results = store.write_group(jobs);
-                    pace.committed(batch.len(), start, Instant::now());
+                    slot.pace
+                        .lock()
+                        .committed(batch.len(), start, Instant::now());
                     results
                 }
                 Err(e) => batch.iter().map(|_| Err(copy_error(&e))).collect(),
             };
-            drop(pace);
             for (r, result) in batch.iter().zip(results) {
                 *r.result.lock() = Some(result);
             }
