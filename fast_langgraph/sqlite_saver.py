@@ -32,8 +32,9 @@ What you can rely on:
   in waits up to half a commit's time for a second one (LangGraph's loop writes a task's
   writes and the step's checkpoint a few tens of µs apart: one fsync for the pair instead
   of two); a lone writer stops waiting after a window nobody joined (backing off to one
-  window in 65 transactions). :meth:`write_stats` counts it all. ``list()`` holds no lock between items (calling the
-  saver inside a ``list()`` loop works, unlike ``SqliteSaver``); several processes may
+  window in 65 transactions). :meth:`write_stats` counts it all. ``list()`` holds no lock
+  between items (calling the saver inside a ``list()`` loop works, unlike
+  ``SqliteSaver``); several processes may
   write one file (they wait up to ``busy_timeout`` seconds for each other).
 * **Fork safety**: ``os.fork()`` (multiprocessing's "fork" context, gunicorn
   ``--preload``, ...) first waits for the SQLite work of these savers in flight in other

@@ -35,7 +35,7 @@ SAVERS = {
 }
 
 CHILD = r"""
-import gc, json, os, shutil, sys, tempfile, time
+import gc, json, os, shutil, statistics, sys, tempfile, time
 from fast_langgraph.bench import workloads
 workload, factory, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 make_saver = getattr(workloads, factory)
@@ -88,8 +88,8 @@ puts = sum(1 for name, _, _ in calls if name == "put")
 shutil.rmtree(folder, ignore_errors=True)
 json.dump({
     "op_s": op_s,
-    "writes_s": sorted(e for e, _ in full)[len(full) // 2],
-    "writes_nosync_s": sorted(e for e, _ in off)[len(off) // 2],
+    "writes_s": statistics.median(e for e, _ in full),
+    "writes_nosync_s": statistics.median(e for e, _ in off),
     "calls": len(calls),
     "transactions_per_op": len(calls) if before is None else (after - before) / n,
     "all_stored": all(stored == puts for _, stored in full + off),
