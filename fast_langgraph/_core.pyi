@@ -139,6 +139,12 @@ _Write = Tuple[str, str, Optional[str], Optional[bytes]]
 _Row = Tuple[str, str, str, Optional[str], Optional[str], bytes, Optional[bytes], List[_Write]]
 
 @final
+class QueuedWrite:
+    """A checkpoint save queued by ``SqliteCheckpointStore.put_queued``."""
+
+    def wait(self) -> bool: ...
+
+@final
 class SqliteCheckpointStore:
     """SQLite storage for LangGraph checkpoints (langgraph-checkpoint-sqlite schema); thread-safe."""
 
@@ -162,6 +168,17 @@ class SqliteCheckpointStore:
         checkpoint: bytes,
         metadata: bytes,
     ) -> None: ...
+    def put_queued(
+        self,
+        thread_id: str,
+        checkpoint_ns: str,
+        checkpoint_id: str,
+        parent_checkpoint_id: Optional[str],
+        type_: str,
+        checkpoint: bytes,
+        metadata: bytes,
+        after: Optional[QueuedWrite] = None,
+    ) -> QueuedWrite: ...
     def put_writes(
         self,
         thread_id: str,

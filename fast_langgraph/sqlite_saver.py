@@ -60,6 +60,7 @@ import json
 import logging
 import os
 import random
+import threading
 from contextlib import asynccontextmanager, contextmanager
 from typing import (
     Any,
@@ -104,6 +105,33 @@ log = logging.getLogger(__name__)
 fork_timeout: float = _switches.sqlite_fork_timeout()
 _fork_report: Tuple[int, int] = (0, 0)
 
+# Checkpoint saves queued by `RustSqliteSaver._put_after` and not yet reported, by
+# (store, thread_id, checkpoint_ns, checkpoint_id): the next save of the same run finds
+# the one before it here. Entries leave when their save is reported.
+_queued_saves: Dict[Tuple[int, str, str, str], Any] = {}
+_queued_saves_changed = threading.Condition()
+
+
+def _wake_save_waiters(_future: Any) -> None:
+    with _queued_saves_changed:
+        _queued_saves_changed.notify_all()
+
+
+def _queued_before(prev: Any, key: Tuple[int, str, str, str]) -> Any:
+    """The save queued under ``key`` as soon as there is one, or None once ``prev`` (the
+    future of that save's ``put``) is done without one."""
+    with _queued_saves_changed:
+        queued = _queued_saves.get(key)
+        if queued is not None or prev.done():
+            return queued
+    prev.add_done_callback(_wake_save_waiters)
+    with _queued_saves_changed:
+        while True:
+            queued = _queued_saves.get(key)
+            if queued is not None or prev.done():
+                return queued
+            _queued_saves_changed.wait()
+
 
 def _before_fork() -> None:
     # No connection of ours may be open across fork(): the child inherits SQLite's
@@ -127,7 +155,11 @@ def _after_fork_in_parent() -> None:
 
 
 def _after_fork_in_child() -> None:
+    global _queued_saves_changed
     sqlite_after_fork(True)
+    # The threads whose saves these were are not in the child; their lock may have been held.
+    _queued_saves.clear()
+    _queued_saves_changed = threading.Condition()
 
 
 if hasattr(os, "register_at_fork"):
@@ -300,7 +332,9 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
         # An empty checkpoint_id means "the latest", as upstream (`if checkpoint_id := ...`).
         return str(configurable["thread_id"]), configurable.get("checkpoint_ns", ""), get_checkpoint_id(config) or None
 
-    def _put_args(self, config: Any, checkpoint: Checkpoint, metadata: CheckpointMetadata) -> Tuple[Any, ...]:
+    def _put_args(
+        self, config: Any, checkpoint: Checkpoint, metadata: CheckpointMetadata
+    ) -> Tuple[str, str, str, Optional[str], str, bytes, bytes]:
         configurable = config["configurable"]
         type_, blob = self.serde.dumps_typed(checkpoint)
         meta = _dump_metadata(_checkpoint_metadata(config, metadata))
@@ -396,6 +430,38 @@ class RustSqliteSaver(BaseCheckpointSaver[str]):
 
     def put_writes(self, config: Any, writes: Sequence[Tuple[str, Any]], task_id: str, task_path: str = "") -> None:
         self._store.put_writes(*self._put_writes_args(config, writes, task_id, task_path))
+
+    def _put_after(self, prev: Any, config: Any, checkpoint: Checkpoint, metadata: CheckpointMetadata) -> None:
+        """``put`` as LangGraph's sync loop makes it: after ``prev``, the future of the
+        previous save of the run (None for the first). The loop waits for that save to be
+        committed, so each save is a transaction of its own; here it waits only until that
+        save is queued, then queues behind it, and saves that queue up while another
+        commits share the next transaction. Same rows in the same order; serialized and
+        written only once ``prev``'s save is queued, or done without error (otherwise its
+        error is raised, as the loop does); returns only once committed. Used by the
+        ``checkpoint_pipeline`` patch."""
+        store = self._store
+        configurable = config["configurable"]
+        thread_id, checkpoint_ns = str(configurable["thread_id"]), configurable["checkpoint_ns"]
+        after = None
+        if prev is not None:
+            after = _queued_before(prev, (id(store), thread_id, checkpoint_ns, configurable.get("checkpoint_id")))
+            if after is None:
+                prev.result()  # done, and not through here: its error stops this save
+        args = self._put_args(config, checkpoint, metadata)
+        key = (id(store), thread_id, checkpoint_ns, args[2])
+        queued = store.put_queued(*args, after=after)
+        with _queued_saves_changed:
+            _queued_saves[key] = queued
+            _queued_saves_changed.notify_all()
+        try:
+            if not queued.wait():
+                prev.result()  # the save before this one failed: its error, as the loop raises
+                raise RuntimeError("checkpoint %s not saved: the save before it failed" % (args[2],))
+        finally:
+            with _queued_saves_changed:
+                if _queued_saves.get(key) is queued:
+                    del _queued_saves[key]
 
     def delete_thread(self, thread_id: str) -> None:
         self._store.delete_thread(str(thread_id))
@@ -555,3 +621,14 @@ class AsyncRustSqliteSaver(RustSqliteSaver):
             yield saver
         finally:
             saver.close()
+
+
+_OWN_PUT = RustSqliteSaver.put
+_QUEUES_SAVES = (RustSqliteSaver, AsyncRustSqliteSaver)
+
+
+def takes_queued_saves(saver: Any) -> bool:
+    """Whether LangGraph's sync loop may hand ``saver`` its checkpoint saves through
+    ``_put_after``: one of these two classes exactly, with this module's ``put`` (not one
+    set on the class or the instance, e.g. by instrumentation, which must see every save)."""
+    return type(saver) in _QUEUES_SAVES and type(saver).put is _OWN_PUT and "put" not in saver.__dict__

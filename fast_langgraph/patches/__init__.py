@@ -176,6 +176,24 @@ REGISTRY = (
         "without isinstance(value, Mapping); other values and lc_versions use LangGraph's own rule.",
     ),
     PatchSpec(
+        name="checkpoint_pipeline",
+        summary="sync graphs on RustSqliteSaver: a checkpoint save queues behind the previous one instead of waiting for its commit",
+        distribution="langgraph",
+        # The method is 1.2's (delta-channel writes awaited first); the patch also checks its
+        # source against the digest verified (1.2.24), so another release is left alone.
+        supported=">=1.2,<1.3",
+        targets=(
+            # A class attribute: every sync loop finds it through the class.
+            Target("langgraph.pregel._loop", "SyncPregelLoop._checkpointer_put_after_previous"),
+        ),
+        implementation="fast_langgraph.patches.checkpoint_pipeline",
+        needs_core=True,
+        notes="Only for RustSqliteSaver/AsyncRustSqliteSaver themselves (not subclasses) and saves that "
+        "wait for no delta-channel writes; anything else runs LangGraph's method. Saves that queue up while "
+        "another commits share a transaction; each is attempted only if the one before it was written, "
+        "raises that one's error otherwise, and is reported once committed.",
+    ),
+    PatchSpec(
         name="uuid6",
         summary="checkpoint ids (uuid6) without the generic UUID constructor; same values, same monotonic clock",
         distribution="langgraph-checkpoint",

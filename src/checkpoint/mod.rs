@@ -47,6 +47,9 @@ pub enum StoreError {
     InvalidOption(String),
     #[error("Cannot operate on a closed database.")]
     Closed,
+    /// A write queued after another (`after`) that was not written: not attempted.
+    #[error("not written: the write it was queued after failed")]
+    NotAttempted,
     /// No usable SQLite library in this process (see `sqlite_api`).
     #[error("{0}")]
     SqliteUnavailable(String),

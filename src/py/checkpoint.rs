@@ -5,6 +5,8 @@
 //! Locking rules (no deadlock, no "Already borrowed"):
 //! * SQLite work runs with the GIL released, and the GIL is released *before* the
 //!   connection lock is taken; the lock is never held while Python code can run.
+//!   The write queue's lock is also taken with the GIL held (`put_queued`, so saves
+//!   queue in their callers' order): its holders never wait for the GIL.
 //! * Values cross the boundary as owned Rust data, so nothing borrowed from Python
 //!   is touched without the GIL except immutable `bytes` buffers kept alive by the
 //!   caller's frame (see `RawBytes`).
@@ -15,11 +17,12 @@
 //!   gets a fresh one, and the inherited one is leaked rather than closed (closing it
 //!   could release locks or remove the WAL the parent still relies on).
 
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
@@ -162,6 +165,51 @@ impl Pace {
 struct Request {
     job: Mutex<Option<WriteJob>>,
     result: Mutex<Option<Result<(), StoreError>>>,
+    /// A write that must have been written for this one to be attempted (a checkpoint
+    /// save queued behind the one before it). Taken when the write runs, so a run of
+    /// saves never holds a chain of its predecessors.
+    after: Mutex<Option<Arc<Request>>>,
+    /// `QUEUED`, then `WRITTEN` or `FAILED` once it has run (final once its
+    /// transaction has ended; `WRITTEN` inside a group until the group's commit).
+    state: AtomicU8,
+}
+
+const QUEUED: u8 = 0;
+const WRITTEN: u8 = 1;
+const FAILED: u8 = 2;
+
+impl Request {
+    fn new(job: WriteJob, after: Option<Arc<Request>>) -> Arc<Self> {
+        Arc::new(Self {
+            job: Mutex::new(Some(job)),
+            result: Mutex::new(None),
+            after: Mutex::new(after),
+            state: AtomicU8::new(QUEUED),
+        })
+    }
+
+    /// The job, wrapped to record how it went (and skipped when its `after` was not written).
+    fn take_job(self: &Arc<Self>) -> Option<WriteJob> {
+        let job = self.job.lock().take()?;
+        let after = self.after.lock().take();
+        let me = self.clone();
+        Some(Box::new(move |s: &mut Store| {
+            // `after` was queued first, so it has run: in this group or an earlier one.
+            let result = match after {
+                Some(a) if a.state.load(Ordering::Acquire) != WRITTEN => {
+                    Err(StoreError::NotAttempted)
+                }
+                _ => job(s),
+            };
+            me.finished(&result);
+            result
+        }))
+    }
+
+    fn finished(&self, result: &Result<(), StoreError>) {
+        let state = if result.is_ok() { WRITTEN } else { FAILED };
+        self.state.store(state, Ordering::Release);
+    }
 }
 
 fn open_conn<'a>(
@@ -187,6 +235,7 @@ fn to_py_err(err: StoreError) -> PyErr {
         StoreError::Corrupt { .. }
         | StoreError::InvalidFilterKey(_)
         | StoreError::InvalidOption(_) => PyValueError::new_err(err.to_string()),
+        StoreError::NotAttempted => PyRuntimeError::new_err(err.to_string()),
     }
 }
 
@@ -347,58 +396,104 @@ impl SqliteCheckpointStore {
     /// write still all or nothing, and reported only once committed).
     fn write(&self, py: Python<'_>, job: WriteJob) -> PyResult<()> {
         let slot = self.slot(py);
-        let path = &self.path;
-        let options = &self.options;
         py.detach(move || {
             let _pass = GATE.enter();
-            let request = Arc::new(Request {
-                job: Mutex::new(Some(job)),
-                result: Mutex::new(None),
-            });
-            slot.queue.lock().push(request.clone());
-            slot.arrived.notify_all();
-            let mut conn = slot.conn.lock();
-            // The holder before us may have committed our write with its own.
-            if let Some(done) = request.result.lock().take() {
-                return done;
-            }
-            // `pace` is only written by the holder of `conn`; it is locked briefly so that
-            // `write_stats` never waits for a window or a commit.
-            let batch = {
-                let mut queue = slot.queue.lock();
-                if queue.len() < 2 {
-                    let window = slot.pace.lock().window(Instant::now());
-                    if !window.is_zero() {
-                        let deadline = Instant::now() + window;
-                        while queue.len() < 2
-                            && !slot.arrived.wait_until(&mut queue, deadline).timed_out()
-                        {
-                        }
-                        slot.pace.lock().waited(queue.len() >= 2);
-                    }
-                }
-                std::mem::take(&mut *queue)
-            };
-            let jobs: Vec<WriteJob> = batch.iter().filter_map(|r| r.job.lock().take()).collect();
-            let start = Instant::now();
-            let results = match open_conn(&mut conn, path, options) {
-                Ok(store) => {
-                    let results = store.write_group(jobs);
-                    slot.pace
-                        .lock()
-                        .committed(batch.len(), start, Instant::now());
-                    results
-                }
-                Err(e) => batch.iter().map(|_| Err(copy_error(&e))).collect(),
-            };
-            for (r, result) in batch.iter().zip(results) {
-                *r.result.lock() = Some(result);
-            }
-            drop(conn);
-            let own = request.result.lock().take();
-            own.unwrap_or(Err(StoreError::Closed))
+            let request = enqueue(&slot, job, None);
+            self.finish(&slot, &request)
         })
         .map_err(to_py_err)
+    }
+
+    /// Wait (GIL released) until `request` is committed or has failed: commit it, with
+    /// every write queued by then, as soon as the connection is free, unless the holder
+    /// before us committed it with its own.
+    fn finish(&self, slot: &Slot, request: &Request) -> Result<(), StoreError> {
+        let mut conn = slot.conn.lock();
+        if let Some(done) = request.result.lock().take() {
+            return done;
+        }
+        // `pace` is only written by the holder of `conn`; it is locked briefly so that
+        // `write_stats` never waits for a window or a commit.
+        let batch = {
+            let mut queue = slot.queue.lock();
+            if queue.len() < 2 {
+                let window = slot.pace.lock().window(Instant::now());
+                if !window.is_zero() {
+                    let deadline = Instant::now() + window;
+                    while queue.len() < 2
+                        && !slot.arrived.wait_until(&mut queue, deadline).timed_out()
+                    {
+                    }
+                    slot.pace.lock().waited(queue.len() >= 2);
+                }
+            }
+            std::mem::take(&mut *queue)
+        };
+        let jobs: Vec<WriteJob> = batch.iter().filter_map(|r| r.take_job()).collect();
+        let start = Instant::now();
+        let results = match open_conn(&mut conn, &self.path, &self.options) {
+            Ok(store) => {
+                let results = store.write_group(jobs);
+                slot.pace
+                    .lock()
+                    .committed(batch.len(), start, Instant::now());
+                results
+            }
+            Err(e) => batch.iter().map(|_| Err(copy_error(&e))).collect(),
+        };
+        for (r, result) in batch.iter().zip(results) {
+            r.finished(&result); // a failed commit fails the whole group
+            *r.result.lock() = Some(result);
+        }
+        drop(conn);
+        let own = request.result.lock().take();
+        own.unwrap_or(Err(StoreError::Closed))
+    }
+}
+
+/// Put a write in the group-commit queue (no SQLite work: no gate pass needed).
+fn enqueue(slot: &Slot, job: WriteJob, after: Option<Arc<Request>>) -> Arc<Request> {
+    let request = Request::new(job, after);
+    slot.queue.lock().push(request.clone());
+    slot.arrived.notify_all();
+    request
+}
+
+/// A checkpoint save queued by `SqliteCheckpointStore.put_queued`; `wait()` for it.
+#[pyclass(frozen, module = "fast_langgraph._core")]
+pub struct QueuedWrite {
+    store: Py<SqliteCheckpointStore>,
+    slot: Arc<Slot>,
+    request: Arc<Request>,
+    waited: AtomicBool,
+}
+
+#[pymethods]
+impl QueuedWrite {
+    /// Wait (GIL released) for the save's commit: True once committed, False when it was
+    /// not attempted because the save it was queued after failed; raises its own error
+    /// (as `put` would) otherwise. Once only.
+    fn wait(&self, py: Python<'_>) -> PyResult<bool> {
+        if self.waited.swap(true, Ordering::AcqRel) {
+            return Err(PyRuntimeError::new_err(
+                "this queued write was already waited for",
+            ));
+        }
+        if self.slot.pid != std::process::id() {
+            return Err(PyRuntimeError::new_err(
+                "a write queued before fork() cannot be waited for in the child",
+            ));
+        }
+        let store = self.store.get();
+        let (slot, request) = (&self.slot, &self.request);
+        match py.detach(move || {
+            let _pass = GATE.enter();
+            store.finish(slot, request)
+        }) {
+            Ok(()) => Ok(true),
+            Err(StoreError::NotAttempted) => Ok(false),
+            Err(e) => Err(to_py_err(e)),
+        }
     }
 }
 
@@ -522,6 +617,58 @@ impl SqliteCheckpointStore {
                 s.put(&key, parent_checkpoint_id.as_deref(), &type_, blob, meta)
             }),
         )
+    }
+
+    /// `put`, queued for the next group commit and returned at once: `QueuedWrite.wait()`
+    /// reports it. With `after` (a save queued earlier on this store), it is attempted
+    /// only if that one was written; queued in call order, saves commit in that order
+    /// (several of them in one transaction when they queue up while another commits).
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type_, checkpoint, metadata, after=None))]
+    fn put_queued(
+        slf: &Bound<'_, Self>,
+        thread_id: String,
+        checkpoint_ns: String,
+        checkpoint_id: String,
+        parent_checkpoint_id: Option<String>,
+        type_: String,
+        checkpoint: Bound<'_, PyBytes>,
+        metadata: Bound<'_, PyBytes>,
+        after: Option<&Bound<'_, QueuedWrite>>,
+    ) -> PyResult<QueuedWrite> {
+        let py = slf.py();
+        let slot = slf.get().slot(py);
+        let after = match after {
+            Some(a) if !Arc::ptr_eq(&a.get().slot, &slot) => {
+                return Err(PyValueError::new_err(
+                    "after= is a write queued on another store (or before fork())",
+                ))
+            }
+            Some(a) => Some(a.get().request.clone()),
+            None => None,
+        };
+        let key = Key {
+            thread_id,
+            checkpoint_ns,
+            checkpoint_id,
+        };
+        let (blob, meta) = (RawBytes::new(&checkpoint), RawBytes::new(&metadata));
+        // The job owns references to the two `bytes`, so their buffers outlive it.
+        let owned = (checkpoint.unbind(), metadata.unbind());
+        let job: WriteJob = Box::new(move |s: &mut Store| {
+            let _owned = owned;
+            // SAFETY: `_owned` keeps both `bytes` objects alive while the job runs.
+            let (blob, meta) = unsafe { (blob.get(), meta.get()) };
+            s.put(&key, parent_checkpoint_id.as_deref(), &type_, blob, meta)
+        });
+        // With the GIL held, so saves queue in the order their callers made them.
+        let request = enqueue(&slot, job, after);
+        Ok(QueuedWrite {
+            store: slf.clone().unbind(),
+            slot,
+            request,
+            waited: AtomicBool::new(false),
+        })
     }
 
     /// Store one task's writes: `writes` is a list of `(idx, channel, type, value)`.
@@ -717,6 +864,7 @@ fn sqlite_after_fork(in_child: bool) {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SqliteCheckpointStore>()?;
+    m.add_class::<QueuedWrite>()?;
     m.add_function(wrap_pyfunction!(sqlite_before_fork, m)?)?;
     m.add_function(wrap_pyfunction!(sqlite_after_fork, m)?)?;
     Ok(())
