@@ -300,3 +300,133 @@ def test_the_patch_applies_only_over_the_verified_method():
         checkpoint_pipeline.replacement(target, _checkpointer_put_after_previous)
     with pytest.raises(PatchSkipped, match="not LangGraph's own"):
         checkpoint_pipeline.replacement(target, lambda *a: None)
+
+
+# -- InMemorySaver: the loop's saves run as it submits them -----------------------------------
+
+from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
+from langgraph.pregel._executor import BackgroundExecutor  # noqa: E402
+
+LANGGRAPHS_SUBMIT = BackgroundExecutor.submit.__wrapped__
+
+
+@pytest.fixture
+def inline(monkeypatch):
+    """Count the loop's saves run as submitted."""
+    ran = []
+    original = checkpoint_pipeline.saves_in_memory
+
+    def counted(fn, args):
+        yes = original(fn, args)
+        ran.append(yes)
+        return yes
+
+    monkeypatch.setattr(checkpoint_pipeline, "saves_in_memory", counted)
+    return ran
+
+
+def _history(graph, thread_id):
+    config = {"configurable": {"thread_id": thread_id}}
+    return [
+        (s.values, s.metadata.get("step"), s.next, [w[1:] for w in s.tasks]) for s in graph.get_state_history(config)
+    ]
+
+
+def _agent_run(saver, turns=12):
+    graph, run = _agent(turns, saver)
+    out = [run(i) for i in range(2)]
+    config = {"configurable": {"thread_id": "agent-0"}, "recursion_limit": 100}
+    streamed = list(graph.stream(None, config, stream_mode=["updates", "values"]))
+    return out, streamed, [_history(graph, "agent-%d" % i) for i in range(2)]
+
+
+def test_an_agent_on_in_memory_saver_runs_its_saves_as_submitted_with_the_same_history(inline, monkeypatch):
+    ours = _agent_run(InMemorySaver())
+    assert sum(inline) > 40
+    monkeypatch.setattr(BackgroundExecutor, "submit", LANGGRAPHS_SUBMIT)
+    assert _agent_run(InMemorySaver()) == ours
+    assert len(ours[2][0]) > 20
+
+
+def _unserializable_run(saver):
+    from typing import Any, TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+
+    class S(TypedDict):
+        n: int
+        thing: Any
+
+    def step(state):
+        return {"n": state["n"] + 1, "thing": threading.Lock() if state["n"] == 2 else None}
+
+    builder = StateGraph(S)
+    builder.add_node("step", step)
+    builder.add_edge(START, "step")
+    builder.add_conditional_edges("step", lambda s: END if s["n"] >= 5 else "step")
+    graph = builder.compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "t"}}
+    streamed = []
+    with pytest.raises(Exception) as info:
+        for chunk in graph.stream({"n": 0, "thing": None}, config, stream_mode="updates"):
+            streamed.append({k: {"n": v["n"]} for k, v in chunk.items()})
+    history = [(s.values.get("n"), s.metadata.get("step")) for s in graph.get_state_history(config)]
+    return type(info.value), str(info.value), streamed, history
+
+
+def test_a_save_that_fails_on_in_memory_saver_fails_the_run_as_a_background_save_does(inline, monkeypatch):
+    ours = _unserializable_run(InMemorySaver())
+    assert any(inline)
+    monkeypatch.setattr(BackgroundExecutor, "submit", LANGGRAPHS_SUBMIT)
+    theirs = _unserializable_run(InMemorySaver())
+    assert ours == theirs
+    assert theirs[0] is TypeError and "not msgpack serializable" in theirs[1] and len(theirs[2]) >= 3
+
+
+def test_only_a_plain_in_memory_saver_runs_saves_as_submitted(tmp_path):
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    plain = InMemorySaver()
+    assert checkpoint_pipeline.plain_memory_saver(plain)
+    assert checkpoint_pipeline.saves_in_memory(plain.put_writes, ({}, [], "task"))
+    assert not checkpoint_pipeline.saves_in_memory(plain.put, ({}, {}, {}, {}))
+
+    class Sub(InMemorySaver):
+        pass
+
+    class OwnSerde(JsonPlusSerializer):
+        pass
+
+    replaced = InMemorySaver()
+    replaced.put_writes = lambda *a, **k: None
+    for saver in (Sub(), InMemorySaver(serde=OwnSerde()), replaced, RustSqliteSaver(str(tmp_path / "r.db"))):
+        assert not checkpoint_pipeline.plain_memory_saver(saver)
+        assert not checkpoint_pipeline.saves_in_memory(saver.put_writes, ({}, [], "task"))
+
+
+def test_a_save_waiting_for_an_unfinished_one_goes_to_a_worker():
+    class Loop:
+        checkpointer = InMemorySaver()
+
+    [ours] = checkpoint_pipeline._PUT_AFTER_PREVIOUS
+    bound = ours.__get__(Loop())
+    pending, done = Future(), Future()
+    done.set_result(None)
+    assert checkpoint_pipeline.saves_in_memory(bound, (None, ()))
+    assert checkpoint_pipeline.saves_in_memory(bound, (done, [done]))
+    assert not checkpoint_pipeline.saves_in_memory(bound, (pending, ()))
+    assert not checkpoint_pipeline.saves_in_memory(bound, (done, [pending]))
+
+
+def test_a_save_run_as_submitted_is_a_task_of_the_executor():
+    saver = InMemorySaver()
+    config = {"configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": "1"}}
+    with BackgroundExecutor({}) as submit:
+        ok = submit(saver.put_writes, config, [("a", 1)], "task")
+        failing = submit(saver.put_writes, {"configurable": {}}, [("a", 1)], "task")
+        assert ok.done() and ok.result() is None
+        assert failing.done() and isinstance(failing.exception(), KeyError)
+        executor = submit.__self__
+        assert list(executor.tasks) == [failing]  # as BackgroundExecutor.done leaves them
+        executor.tasks.clear()
+    assert saver.writes

@@ -177,21 +177,26 @@ REGISTRY = (
     ),
     PatchSpec(
         name="checkpoint_pipeline",
-        summary="sync graphs on RustSqliteSaver: a checkpoint save queues behind the previous one instead of waiting for its commit",
+        summary="sync graphs' checkpoint saves: on RustSqliteSaver queued behind each other (shared transactions) "
+        "instead of waiting for each other's commit; on InMemorySaver run as the loop submits them",
         distribution="langgraph",
-        # The method is 1.2's (delta-channel writes awaited first); the patch also checks its
-        # source against the digest verified (1.2.24), so another release is left alone.
+        # Both methods are 1.2's; the patch also checks their source against the digests
+        # verified (1.2.24), so another release is left alone.
         supported=">=1.2,<1.3",
         targets=(
-            # A class attribute: every sync loop finds it through the class.
+            # Class attributes: every sync loop and background executor finds them through the class.
             Target("langgraph.pregel._loop", "SyncPregelLoop._checkpointer_put_after_previous"),
+            # Optional: without it, RustSqliteSaver's saves are still queued.
+            Target("langgraph.pregel._executor", "BackgroundExecutor.submit", required=False),
         ),
         implementation="fast_langgraph.patches.checkpoint_pipeline",
         needs_core=True,
-        notes="Only for RustSqliteSaver/AsyncRustSqliteSaver themselves (not subclasses) and saves that "
-        "wait for no delta-channel writes; anything else runs LangGraph's method. Saves that queue up while "
-        "another commits share a transaction; each is attempted only if the one before it was written, "
-        "raises that one's error otherwise, and is reported once committed.",
+        notes="Only for RustSqliteSaver/AsyncRustSqliteSaver and InMemorySaver themselves (not subclasses, "
+        "not with put/put_writes replaced, InMemorySaver only with LangGraph's serializer). A queued save "
+        "is attempted only if the one before it was written, raises that one's error otherwise, and is "
+        "reported once committed. An InMemorySaver save or writes run in the submitting thread and "
+        "complete the executor's future with the same result or error. Anything else, and saves "
+        "waiting for delta-channel writes, run LangGraph's code.",
     ),
     PatchSpec(
         name="uuid6",

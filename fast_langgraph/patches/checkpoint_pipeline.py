@@ -1,29 +1,53 @@
-"""Patch ``SyncPregelLoop._checkpointer_put_after_previous`` (LangGraph 1.2): on
-``RustSqliteSaver``, a checkpoint save queues behind the previous one instead of waiting
-for its commit.
+"""Patch how LangGraph's sync loop schedules its checkpoint saves (LangGraph 1.2).
 
-LangGraph's sync loop saves each checkpoint in the background, after the save before it
-has returned: one transaction (one fsync) per checkpoint, one after another, each handed
-from thread to thread through the GIL. The replacement hands the save to
-``RustSqliteSaver._put_after``, which waits only until the save before it is queued, so
-saves that queue up while another commits go in the next transaction together. Rows, their
-order, what a failed save stops and raises, and when the run returns are the loop's own.
-Any other saver, and a save that waits for delta-channel writes, runs LangGraph's method.
+The loop saves in the background: each checkpoint ``put`` (``_checkpointer_put_after_previous``)
+and each task's ``put_writes`` is a task of its ``BackgroundExecutor``, and a checkpoint's
+``put`` first waits for the one before it to have returned.
+
+* ``SyncPregelLoop._checkpointer_put_after_previous``: on ``RustSqliteSaver``, the save goes to
+  ``RustSqliteSaver._put_after``, which waits only until the save before it is *queued*, so
+  saves that queue up while another commits share the next transaction (one fsync), instead
+  of one transaction per save, one after another, each handed between threads through the GIL.
+* ``BackgroundExecutor.submit``: on a plain ``InMemorySaver`` (which does no I/O), those two
+  tasks run as the loop submits them, in the submitting thread, instead of in a worker that
+  needs the GIL the loop holds: what a worker scheduled at once would do. The task is still a
+  future of the executor, done with the same result or exception, so the loop and the run's
+  exit see what they see with a worker.
+
+Rows, their order, what a failed save stops and raises, and when the run returns are the loop's
+own. Any other saver, subclasses, a ``put``/``put_writes`` replaced on the class or the instance
+(instrumentation sees every call), a custom ``serde`` on ``InMemorySaver``, and a save that
+waits for delta-channel writes not yet done run LangGraph's code.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import sys
-from typing import Any, Callable
+from contextvars import copy_context
+from typing import Any, Callable, Set
 
 from fast_langgraph.patches._source import require_source
 from fast_langgraph.patches._spec import PatchSkipped, Target
 
 LOOP = "langgraph.pregel._loop"
+EXECUTOR = "langgraph.pregel._executor"
 SAVER_MODULE = "fast_langgraph.sqlite_saver"
+MEMORY_MODULE = "langgraph.checkpoint.memory"
+JSONPLUS_MODULE = "langgraph.checkpoint.serde.jsonplus"
 
-#: Source digests of SyncPregelLoop._checkpointer_put_after_previous as verified (LangGraph 1.2.24).
-VERIFIED = ("48e963eb32f32061",)
+#: Source digests as verified (LangGraph 1.2.24).
+VERIFIED = {
+    "SyncPregelLoop._checkpointer_put_after_previous": ("48e963eb32f32061",),
+    "BackgroundExecutor.submit": ("97e273c3b0caa88f",),
+}
+MODULES = {
+    "SyncPregelLoop._checkpointer_put_after_previous": LOOP,
+    "BackgroundExecutor.submit": EXECUTOR,
+}
+
+#: Our ``_checkpointer_put_after_previous`` functions (one per original patched).
+_PUT_AFTER_PREVIOUS: Set[Any] = set()
 
 
 def make_put_after_previous(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -45,18 +69,103 @@ def make_put_after_previous(original: Callable[..., Any]) -> Callable[..., Any]:
 
     _checkpointer_put_after_previous.__wrapped__ = original  # type: ignore[attr-defined]
     _checkpointer_put_after_previous.__doc__ = original.__doc__
+    _PUT_AFTER_PREVIOUS.add(_checkpointer_put_after_previous)
     return _checkpointer_put_after_previous
 
 
+def _own_method(saver: Any, name: str) -> bool:
+    method = getattr(type(saver), name, None)
+    return (
+        getattr(method, "__module__", None) == MEMORY_MODULE
+        and getattr(method, "__qualname__", None) == "InMemorySaver." + name
+        and name not in saver.__dict__
+    )
+
+
+def plain_memory_saver(saver: Any) -> bool:
+    """``InMemorySaver`` itself, its own ``put``/``put_writes``, LangGraph's serializer."""
+    memory, jsonplus = sys.modules.get(MEMORY_MODULE), sys.modules.get(JSONPLUS_MODULE)
+    return (
+        memory is not None
+        and jsonplus is not None
+        and type(saver) is getattr(memory, "InMemorySaver", None)
+        and type(getattr(saver, "serde", None)) is getattr(jsonplus, "JsonPlusSerializer", None)
+        and _own_method(saver, "put")
+        and _own_method(saver, "put_writes")
+    )
+
+
+def saves_in_memory(fn: Any, args: Any) -> bool:
+    """Whether ``fn(*args)`` is the loop's checkpoint save or task-writes save on a plain
+    ``InMemorySaver``, with nothing left to wait for."""
+    func = getattr(fn, "__func__", None)
+    if func is None:
+        return False
+    owner = fn.__self__
+    if func in _PUT_AFTER_PREVIOUS:
+        prev, delta_write_futs = args[0], args[1]
+        return (
+            plain_memory_saver(owner.checkpointer)
+            and (prev is None or prev.done())
+            and all(f.done() for f in delta_write_futs)
+        )
+    return getattr(func, "__qualname__", None) == "InMemorySaver.put_writes" and plain_memory_saver(owner)
+
+
+def make_submit(original: Callable[..., Any]) -> Callable[..., Any]:
+    def submit(
+        self: Any,
+        fn: Any,
+        *args: Any,
+        __name__: Any = None,
+        __cancel_on_exit__: bool = False,
+        __reraise_on_exit__: bool = True,
+        __next_tick__: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        if __next_tick__ or kwargs or not saves_in_memory(fn, args):
+            return original(
+                self,
+                fn,
+                *args,
+                __name__=__name__,
+                __cancel_on_exit__=__cancel_on_exit__,
+                __reraise_on_exit__=__reraise_on_exit__,
+                __next_tick__=__next_tick__,
+                **kwargs,
+            )
+        # What a worker would do (in a copy of the context), done now. KeyboardInterrupt and
+        # the like propagate: they interrupt the run here, as anywhere in the loop's thread.
+        task: concurrent.futures.Future = concurrent.futures.Future()
+        task.set_running_or_notify_cancel()
+        try:
+            result = copy_context().run(fn, *args)
+        except Exception as exc:
+            task.set_exception(exc)
+            del exc
+        else:
+            task.set_result(result)
+        self.tasks[task] = (__cancel_on_exit__, __reraise_on_exit__)
+        task.add_done_callback(self.done)
+        return task
+
+    submit.__wrapped__ = original  # type: ignore[attr-defined]
+    submit.__doc__ = original.__doc__
+    return submit
+
+
 _made: dict = {}
+_MAKERS = {
+    "SyncPregelLoop._checkpointer_put_after_previous": make_put_after_previous,
+    "BackgroundExecutor.submit": make_submit,
+}
 
 
 def replacement(target: Target, original: Any) -> Any:
-    if getattr(original, "__module__", None) != LOOP or getattr(original, "__qualname__", None) != (
-        "SyncPregelLoop._checkpointer_put_after_previous"
-    ):
+    name = target.attribute
+    if getattr(original, "__module__", None) != MODULES[name] or getattr(original, "__qualname__", None) != name:
         raise PatchSkipped("%s is %r, not LangGraph's own; left alone" % (target.qualname, original))
-    require_source(original, VERIFIED, target.qualname)
+    require_source(original, VERIFIED[name], target.qualname)
     if id(original) not in _made:
-        _made[id(original)] = make_put_after_previous(original)
+        _made[id(original)] = _MAKERS[name](original)
     return _made[id(original)]
