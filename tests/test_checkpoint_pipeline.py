@@ -18,6 +18,8 @@ SqliteSaver = pytest.importorskip("langgraph.checkpoint.sqlite").SqliteSaver
 
 from langgraph.pregel._loop import SyncPregelLoop  # noqa: E402
 
+from tests.test_sqlite_saver_graph import _stored, run_agents  # noqa: E402
+
 from fast_langgraph.bench.workloads import _agent  # noqa: E402
 from fast_langgraph.patches import checkpoint_pipeline  # noqa: E402
 from fast_langgraph.patches._spec import PatchSkipped, Target  # noqa: E402
@@ -57,14 +59,6 @@ def queued(monkeypatch):
     return calls
 
 
-def _stored(saver, thread_id):
-    config = {"configurable": {"thread_id": thread_id}}
-    return [
-        (t.checkpoint["channel_values"], t.metadata.get("step"), [w[1:] for w in t.pending_writes])
-        for t in saver.list(config)
-    ]
-
-
 def _chain(path, thread_id):
     """(checkpoint_id, parent_checkpoint_id) rows, newest first, and that they form one chain."""
     with sqlite3.connect(path) as conn:
@@ -80,16 +74,12 @@ def _chain(path, thread_id):
 def test_an_agent_loop_stores_what_sqlite_saver_stores_in_fewer_transactions(tmp_path, queued):
     path = str(tmp_path / "rust.db")
     with RustSqliteSaver.from_conn_string(path) as rust:
-        _, run = _agent(15, rust)
-        rust_out = [run(i) for i in range(3)]
+        rust_runs = run_agents(rust)
         stats = rust.write_stats()
-        rust_stored = [_stored(rust, "agent-%d" % i) for i in range(3)]
     with SqliteSaver.from_conn_string(str(tmp_path / "upstream.db")) as upstream:
-        _, run = _agent(15, upstream)
-        upstream_out = [run(i) for i in range(3)]
-        upstream_stored = [_stored(upstream, "agent-%d" % i) for i in range(3)]
-    assert rust_out == upstream_out
-    assert rust_stored == upstream_stored and len(rust_stored[0]) > 30
+        assert run_agents(upstream) == rust_runs
+    rust_stored = rust_runs[1]
+    assert len(rust_stored[0]) > 30
     assert len(queued) == sum(len(s) for s in rust_stored)  # every save went through the queue
     assert stats["transactions"] < stats["writes"]
     for i in range(3):

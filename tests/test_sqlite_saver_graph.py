@@ -185,26 +185,29 @@ def _stored(saver, thread):
     ]
 
 
+def run_agents(saver, conversations=3, turns=15):
+    """``conversations`` runs of the bench's tool-calling agent on ``saver``: their outputs,
+    and each thread's checkpoints as stored."""
+    from fast_langgraph.bench.workloads import _agent
+
+    _, run = _agent(turns, saver)
+    outputs = [run(i) for i in range(conversations)]
+    return outputs, [_stored(saver, "agent-%d" % i) for i in range(conversations)]
+
+
 def test_an_agent_loop_on_group_commit_stores_what_sqlite_saver_stores(tmp_path):
     """A tool-calling loop's writes come in pairs (a task's writes, the step's checkpoint)
     that the group-commit window may join into one transaction: every checkpoint and write
     is stored all the same, as SqliteSaver stores them, and the counters add up."""
-    from fast_langgraph.bench.workloads import _agent
-
     with RustSqliteSaver.from_conn_string(str(tmp_path / "rust.db")) as rust:
         calls = []
         for name in ("put", "put_writes"):
             original = getattr(rust, name)
             setattr(rust, name, lambda *a, _o=original, _n=name, **k: (calls.append(_n), _o(*a, **k))[1])
-        _, run = _agent(15, rust)
-        rust_out = [run(i) for i in range(3)]
+        rust_runs = run_agents(rust)
         stats = rust.write_stats()
-        rust_stored = [_stored(rust, "agent-%d" % i) for i in range(3)]
     with SqliteSaver.from_conn_string(str(tmp_path / "upstream.db")) as upstream:
-        _, run = _agent(15, upstream)
-        upstream_out = [run(i) for i in range(3)]
-        upstream_stored = [_stored(upstream, "agent-%d" % i) for i in range(3)]
-    assert rust_out == upstream_out
-    assert rust_stored == upstream_stored and len(rust_stored[0]) > 30
+        assert run_agents(upstream) == rust_runs
+    assert len(rust_runs[1][0]) > 30
     assert stats["writes"] == len(calls) > 150
     assert stats["transactions"] <= stats["writes"] and stats["joined"] <= stats["windows"]

@@ -1,11 +1,11 @@
 """How fast an agent on a durable saver can get at most: ``python -m fast_langgraph.bench floor``.
 
 An operation of ``agent_sqlite_50_turns`` (or ``..._rust_saver``) writes ~100 checkpoints and
-~100 sets of task writes, each one SQLite transaction committed with an fsync
-(``synchronous=FULL``: a checkpoint the saver reported is on disk). LangGraph chains the
-checkpoint puts (each waits for the one before it) and the saver commits one transaction at a
-time, so an operation cannot end before its own writes, however fast the rest of LangGraph
-gets. This measures that floor: in a fresh interpreter per side, the saver calls of one
+~100 sets of task writes, each committed with an fsync (``synchronous=FULL``: a checkpoint the
+saver reported is on disk). LangGraph chains the checkpoint puts (each waits for the one before
+it to return; on ``RustSqliteSaver``, with the ``checkpoint_pipeline`` patch, only until it is
+queued, so several share a transaction) and an operation cannot end before its own writes,
+however fast the rest of LangGraph gets. This measures that floor: in a fresh interpreter per side, the saver calls of one
 operation are recorded, then replayed alone, in order, on one thread, against a new database
 with the same saver and settings (and once more with ``synchronous=OFF``: what the same writes
 cost without their fsyncs). The accelerated side's message cache is emptied before each replay,

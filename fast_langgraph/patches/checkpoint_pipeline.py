@@ -113,29 +113,14 @@ def saves_in_memory(fn: Any, args: Any) -> bool:
 
 
 def make_submit(original: Callable[..., Any]) -> Callable[..., Any]:
-    def submit(
-        self: Any,
-        fn: Any,
-        *args: Any,
-        __name__: Any = None,
-        __cancel_on_exit__: bool = False,
-        __reraise_on_exit__: bool = True,
-        __next_tick__: bool = False,
-        **kwargs: Any,
-    ) -> Any:
-        if __next_tick__ or kwargs or not saves_in_memory(fn, args):
-            return original(
-                self,
-                fn,
-                *args,
-                __name__=__name__,
-                __cancel_on_exit__=__cancel_on_exit__,
-                __reraise_on_exit__=__reraise_on_exit__,
-                __next_tick__=__next_tick__,
-                **kwargs,
-            )
-        # What a worker would do (in a copy of the context), done now. KeyboardInterrupt and
-        # the like propagate: they interrupt the run here, as anywhere in the loop's thread.
+    def submit(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        # The loop submits its saves without keywords; node tasks come with some.
+        if kwargs or not saves_in_memory(fn, args):
+            return original(self, fn, *args, **kwargs)
+        # What a worker would do (in a copy of the context), done now; then registered as
+        # LangGraph's submit registers a task (its defaults: reraised on exit, not cancelled).
+        # KeyboardInterrupt and the like propagate: they interrupt the run here, as anywhere
+        # in the loop's thread.
         task: concurrent.futures.Future = concurrent.futures.Future()
         task.set_running_or_notify_cancel()
         try:
@@ -145,7 +130,7 @@ def make_submit(original: Callable[..., Any]) -> Callable[..., Any]:
             del exc
         else:
             task.set_result(result)
-        self.tasks[task] = (__cancel_on_exit__, __reraise_on_exit__)
+        self.tasks[task] = (False, True)
         task.add_done_callback(self.done)
         return task
 
