@@ -159,5 +159,24 @@ def run(name: str) -> Any:
     raise SystemExit("unknown workload " + name)
 
 
+def stored(saver, thread):
+    """A thread's checkpoints as stored, ids aside (they come from the clock)."""
+    config = {"configurable": {"thread_id": thread}}
+    return [
+        (t.checkpoint["channel_values"], t.metadata.get("step"), [w[1:] for w in t.pending_writes])
+        for t in saver.list(config)
+    ]
+
+
+def run_agents(saver, conversations=3, turns=15):
+    """``conversations`` runs of the bench's tool-calling agent on ``saver``: their outputs,
+    and each thread's checkpoints as stored."""
+    from fast_langgraph.bench.workloads import _agent
+
+    _, run = _agent(turns, saver)
+    outputs = [run(i) for i in range(conversations)]
+    return outputs, [stored(saver, "agent-%d" % i) for i in range(conversations)]
+
+
 if __name__ == "__main__":
     json.dump(run(sys.argv[1]), sys.stdout)

@@ -18,7 +18,7 @@ SqliteSaver = pytest.importorskip("langgraph.checkpoint.sqlite").SqliteSaver
 
 from langgraph.pregel._loop import SyncPregelLoop  # noqa: E402
 
-from tests.test_sqlite_saver_graph import _stored, run_agents  # noqa: E402
+from graphs import run_agents, stored  # noqa: E402
 
 from fast_langgraph.bench.workloads import _agent  # noqa: E402
 from fast_langgraph.patches import checkpoint_pipeline  # noqa: E402
@@ -118,8 +118,8 @@ def _run_failing(tmp_path, name, step):
         _, run = _agent(10, rust)
         with pytest.raises(Exception) as info:
             run(0)
-        stored = _stored(rust, "agent-0")
-    return type(info.value), str(info.value), stored
+        history = stored(rust, "agent-0")
+    return type(info.value), str(info.value), history
 
 
 @pytest.mark.parametrize("step", [0, 5, 19])
@@ -159,7 +159,7 @@ def _run_unserializable(tmp_path, name):
         _, run = _agent(8, rust)
         with pytest.raises(Exception) as info:
             run(0)
-        return info.value, [s[1] for s in _stored(rust, "agent-0")]
+        return info.value, [s[1] for s in stored(rust, "agent-0")]
 
 
 def test_a_save_that_cannot_be_serialized_stops_the_saves_after_it(tmp_path, queued, monkeypatch):

@@ -15,6 +15,8 @@ from langgraph.graph import END, START, StateGraph  # noqa: E402
 from langgraph.graph.message import add_messages  # noqa: E402
 from langgraph.types import Command, interrupt  # noqa: E402
 
+from graphs import run_agents  # noqa: E402
+
 from fast_langgraph.sqlite_saver import (  # noqa: E402
     AsyncRustSqliteSaver,
     RustSqliteSaver,
@@ -174,25 +176,6 @@ def test_subgraph_checkpoints_are_listed_by_namespace(tmp_path):
         t.config["configurable"]["checkpoint_ns"] for t in upstream.list({"configurable": {"thread_id": "t"}})
     }
     assert "" in namespaces
-
-
-def _stored(saver, thread):
-    """A thread's checkpoints as stored, ids aside (they come from the clock)."""
-    config = {"configurable": {"thread_id": thread}}
-    return [
-        (t.checkpoint["channel_values"], t.metadata.get("step"), [w[1:] for w in t.pending_writes])
-        for t in saver.list(config)
-    ]
-
-
-def run_agents(saver, conversations=3, turns=15):
-    """``conversations`` runs of the bench's tool-calling agent on ``saver``: their outputs,
-    and each thread's checkpoints as stored."""
-    from fast_langgraph.bench.workloads import _agent
-
-    _, run = _agent(turns, saver)
-    outputs = [run(i) for i in range(conversations)]
-    return outputs, [_stored(saver, "agent-%d" % i) for i in range(conversations)]
 
 
 def test_an_agent_loop_on_group_commit_stores_what_sqlite_saver_stores(tmp_path):
