@@ -420,3 +420,34 @@ def test_a_save_run_as_submitted_is_a_task_of_the_executor():
         assert list(executor.tasks) == [failing]  # as BackgroundExecutor.done leaves them
         executor.tasks.clear()
     assert saver.writes
+
+
+@pytest.mark.parametrize("max_concurrency", [None, 1])
+def test_threads_running_graphs_on_one_saver_store_what_in_memory_saver_stores(tmp_path, max_concurrency):
+    """Several threads invoking at once on one RustSqliteSaver (their saves queued and
+    grouped together) and on one InMemorySaver (saves run as submitted): the same histories."""
+    from langchain_core.messages import HumanMessage
+
+    rust, memory = RustSqliteSaver(str(tmp_path / "shared.db")), InMemorySaver()
+    graphs = [_agent(6, saver)[0] for saver in (rust, memory)]
+    errors = []
+
+    def conversations(k):
+        try:
+            for j in range(3):
+                for graph in graphs:
+                    config = {"configurable": {"thread_id": "t%d-%d" % (k, j)}, "max_concurrency": max_concurrency}
+                    graph.invoke({"messages": [HumanMessage("start", id="human")]}, config)
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=conversations, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and not any(t.is_alive() for t in threads)
+    ids = ["t%d-%d" % (k, j) for k in range(4) for j in range(3)]
+    assert [stored(rust, i) for i in ids] == [stored(memory, i) for i in ids]
+    assert len(stored(rust, ids[0])) > 10 and not _queued_saves
+    rust.close()
