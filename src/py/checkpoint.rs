@@ -17,7 +17,7 @@
 //!   gets a fresh one, and the inherited one is leaked rather than closed (closing it
 //!   could release locks or remove the WAL the parent still relies on).
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -169,14 +169,10 @@ struct Request {
     /// save queued behind the one before it). Taken when the write runs, so a run of
     /// saves never holds a chain of its predecessors.
     after: Mutex<Option<Arc<Request>>>,
-    /// `QUEUED`, then `WRITTEN` or `FAILED` once it has run (final once its
-    /// transaction has ended; `WRITTEN` inside a group until the group's commit).
-    state: AtomicU8,
+    /// Whether it has been written: set when it ran without error, cleared again if its
+    /// group's commit failed (final once its transaction has ended).
+    written: AtomicBool,
 }
-
-const QUEUED: u8 = 0;
-const WRITTEN: u8 = 1;
-const FAILED: u8 = 2;
 
 impl Request {
     fn new(job: WriteJob, after: Option<Arc<Request>>) -> Arc<Self> {
@@ -184,7 +180,7 @@ impl Request {
             job: Mutex::new(Some(job)),
             result: Mutex::new(None),
             after: Mutex::new(after),
-            state: AtomicU8::new(QUEUED),
+            written: AtomicBool::new(false),
         })
     }
 
@@ -196,9 +192,7 @@ impl Request {
         Some(Box::new(move |s: &mut Store| {
             // `after` was queued first, so it has run: in this group or an earlier one.
             let result = match after {
-                Some(a) if a.state.load(Ordering::Acquire) != WRITTEN => {
-                    Err(StoreError::NotAttempted)
-                }
+                Some(a) if !a.written.load(Ordering::Acquire) => Err(StoreError::NotAttempted),
                 _ => job(s),
             };
             me.finished(&result);
@@ -207,8 +201,7 @@ impl Request {
     }
 
     fn finished(&self, result: &Result<(), StoreError>) {
-        let state = if result.is_ok() { WRITTEN } else { FAILED };
-        self.state.store(state, Ordering::Release);
+        self.written.store(result.is_ok(), Ordering::Release);
     }
 }
 
@@ -451,6 +444,25 @@ impl SqliteCheckpointStore {
     }
 }
 
+/// The write of one checkpoint row (`put`, `put_queued`). It holds references to the two
+/// `bytes`, so their buffers outlive it whenever it runs.
+fn put_job(
+    key: Key,
+    parent_checkpoint_id: Option<String>,
+    type_: String,
+    checkpoint: &Bound<'_, PyBytes>,
+    metadata: &Bound<'_, PyBytes>,
+) -> WriteJob {
+    let (blob, meta) = (RawBytes::new(checkpoint), RawBytes::new(metadata));
+    let owned = (checkpoint.clone().unbind(), metadata.clone().unbind());
+    Box::new(move |s: &mut Store| {
+        let _owned = owned;
+        // SAFETY: `_owned` keeps both `bytes` objects alive while the job runs.
+        let (blob, meta) = unsafe { (blob.get(), meta.get()) };
+        s.put(&key, parent_checkpoint_id.as_deref(), &type_, blob, meta)
+    })
+}
+
 /// Put a write in the group-commit queue (no SQLite work: no gate pass needed).
 fn enqueue(slot: &Slot, job: WriteJob, after: Option<Arc<Request>>) -> Arc<Request> {
     let request = Request::new(job, after);
@@ -602,21 +614,18 @@ impl SqliteCheckpointStore {
         checkpoint: &Bound<'_, PyBytes>,
         metadata: &Bound<'_, PyBytes>,
     ) -> PyResult<()> {
-        let key = Key {
-            thread_id,
-            checkpoint_ns,
-            checkpoint_id,
-        };
-        let (blob, meta) = (RawBytes::new(checkpoint), RawBytes::new(metadata));
-        self.write(
-            py,
-            Box::new(move |s: &mut Store| {
-                // SAFETY: `checkpoint` and `metadata` are borrowed for this whole call
-                // (`write` returns only once the job has run or been dropped).
-                let (blob, meta) = unsafe { (blob.get(), meta.get()) };
-                s.put(&key, parent_checkpoint_id.as_deref(), &type_, blob, meta)
-            }),
-        )
+        let job = put_job(
+            Key {
+                thread_id,
+                checkpoint_ns,
+                checkpoint_id,
+            },
+            parent_checkpoint_id,
+            type_,
+            checkpoint,
+            metadata,
+        );
+        self.write(py, job)
     }
 
     /// `put`, queued for the next group commit and returned at once: `QueuedWrite.wait()`
@@ -632,8 +641,8 @@ impl SqliteCheckpointStore {
         checkpoint_id: String,
         parent_checkpoint_id: Option<String>,
         type_: String,
-        checkpoint: Bound<'_, PyBytes>,
-        metadata: Bound<'_, PyBytes>,
+        checkpoint: &Bound<'_, PyBytes>,
+        metadata: &Bound<'_, PyBytes>,
         after: Option<&Bound<'_, QueuedWrite>>,
     ) -> PyResult<QueuedWrite> {
         let py = slf.py();
@@ -647,20 +656,17 @@ impl SqliteCheckpointStore {
             Some(a) => Some(a.get().request.clone()),
             None => None,
         };
-        let key = Key {
-            thread_id,
-            checkpoint_ns,
-            checkpoint_id,
-        };
-        let (blob, meta) = (RawBytes::new(&checkpoint), RawBytes::new(&metadata));
-        // The job owns references to the two `bytes`, so their buffers outlive it.
-        let owned = (checkpoint.unbind(), metadata.unbind());
-        let job: WriteJob = Box::new(move |s: &mut Store| {
-            let _owned = owned;
-            // SAFETY: `_owned` keeps both `bytes` objects alive while the job runs.
-            let (blob, meta) = unsafe { (blob.get(), meta.get()) };
-            s.put(&key, parent_checkpoint_id.as_deref(), &type_, blob, meta)
-        });
+        let job = put_job(
+            Key {
+                thread_id,
+                checkpoint_ns,
+                checkpoint_id,
+            },
+            parent_checkpoint_id,
+            type_,
+            checkpoint,
+            metadata,
+        );
         // With the GIL held, so saves queue in the order their callers made them.
         let request = enqueue(&slot, job, after);
         Ok(QueuedWrite {
