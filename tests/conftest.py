@@ -63,6 +63,17 @@ def needs_patch(name):
     return pytest.mark.skipif(reason is not None, reason=reason or "")
 
 
+def skip_module_unless_rust_sqlite_saver_supported():
+    """Skip the test module calling this where RustSqliteSaver does not support the
+    installed langgraph-checkpoint (its verified range)."""
+    from fast_langgraph.sqlite_saver import check_supported_checkpoint_version
+
+    try:
+        check_supported_checkpoint_version()
+    except RuntimeError as exc:
+        pytest.skip(str(exc), allow_module_level=True)
+
+
 #: ``langgraph.pregel._executor`` (LangGraph >= 0.6) or ``langgraph.pregel.executor`` (0.2-0.5).
 EXECUTOR_MODULE = _executor_module_name()
 

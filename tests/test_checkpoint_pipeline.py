@@ -18,6 +18,7 @@ SqliteSaver = pytest.importorskip("langgraph.checkpoint.sqlite").SqliteSaver
 
 from langgraph.pregel._loop import SyncPregelLoop  # noqa: E402
 
+from conftest import skip_module_unless_rust_sqlite_saver_supported  # noqa: E402
 from graphs import run_agents, stored  # noqa: E402
 
 from fast_langgraph.bench.workloads import _agent  # noqa: E402
@@ -27,14 +28,10 @@ from fast_langgraph.sqlite_saver import (  # noqa: E402
     AsyncRustSqliteSaver,
     RustSqliteSaver,
     _queued_saves,
-    check_supported_checkpoint_version,
     takes_queued_saves,
 )
 
-try:
-    check_supported_checkpoint_version()
-except RuntimeError as exc:
-    pytest.skip(str(exc), allow_module_level=True)
+skip_module_unless_rust_sqlite_saver_supported()
 
 LANGGRAPHS_OWN = SyncPregelLoop._checkpointer_put_after_previous.__wrapped__
 

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from conftest import clean_env
+from conftest import clean_env, skip_module_unless_rust_sqlite_saver_supported
 
 pytest.importorskip("langgraph.checkpoint.base")
 SqliteSaver = pytest.importorskip("langgraph.checkpoint.sqlite").SqliteSaver
@@ -21,13 +21,9 @@ from fast_langgraph.sqlite_saver import (  # noqa: E402
     AsyncRustSqliteSaver,
     CorruptCheckpointError,
     RustSqliteSaver,
-    check_supported_checkpoint_version,
 )
 
-try:
-    check_supported_checkpoint_version()
-except RuntimeError as exc:
-    pytest.skip(str(exc), allow_module_level=True)
+skip_module_unless_rust_sqlite_saver_supported()
 
 
 def _id():

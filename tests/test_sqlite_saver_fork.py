@@ -10,16 +10,11 @@ import warnings
 
 import pytest
 
-from conftest import clean_env
+from conftest import clean_env, skip_module_unless_rust_sqlite_saver_supported
 
 pytest.importorskip("langgraph.checkpoint.base")
 
-from fast_langgraph.sqlite_saver import check_supported_checkpoint_version  # noqa: E402
-
-try:
-    check_supported_checkpoint_version()
-except RuntimeError as exc:  # RustSqliteSaver's langgraph-checkpoint range, as in test_sqlite_saver
-    pytest.skip(str(exc), allow_module_level=True)
+skip_module_unless_rust_sqlite_saver_supported()
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 

@@ -15,18 +15,15 @@ from langgraph.graph import END, START, StateGraph  # noqa: E402
 from langgraph.graph.message import add_messages  # noqa: E402
 from langgraph.types import Command, interrupt  # noqa: E402
 
+from conftest import skip_module_unless_rust_sqlite_saver_supported  # noqa: E402
 from graphs import run_agents  # noqa: E402
 
 from fast_langgraph.sqlite_saver import (  # noqa: E402
     AsyncRustSqliteSaver,
     RustSqliteSaver,
-    check_supported_checkpoint_version,
 )
 
-try:
-    check_supported_checkpoint_version()
-except RuntimeError as exc:
-    pytest.skip(str(exc), allow_module_level=True)
+skip_module_unless_rust_sqlite_saver_supported()
 
 
 class State(TypedDict):
