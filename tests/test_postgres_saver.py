@@ -160,6 +160,35 @@ async def run_async(saver, thread):
     return events
 
 
+class Opaque:
+    """Not encodable: the node's write fails in the saver, on the loop or in a thread."""
+
+
+async def run_failing(saver, thread):
+    async def bad(state):
+        return {"meta": {"opaque": Opaque()}}
+
+    g = StateGraph(State)
+    g.add_node("bad", bad)
+    g.add_edge(START, "bad")
+    graph = g.compile(checkpointer=saver)
+    events = []
+    try:
+        async for ev in graph.astream({"messages": [HumanMessage("q", id="h-bad")]},
+                                      {"configurable": {"thread_id": thread}}, stream_mode="updates"):
+            events.append(scrub(repr(ev)))
+    except Exception as exc:
+        events.append(repr((type(exc).__name__, str(exc))))
+    return events
+
+
+def inlined():
+    """Calls postgres_inline_serde ran on the loop's thread, per function (none: not patched)."""
+    import langgraph.checkpoint.postgres.aio as aio
+
+    return {name: b.inlined for name, b in getattr(aio.asyncio, "backoffs", {}).items()}
+
+
 def history(saver):
     graph = build(_agent, _tools, _review).compile(checkpointer=saver)
     out = []
@@ -225,6 +254,7 @@ async def amain():
             events["sync"] = run_sync(saver, "sync")
         async with AsyncPostgresSaver.from_conn_string(dsn) as saver:
             events["async"] = await run_async(saver, "async")
+            events["failing"] = await run_failing(saver, "failing")
         from psycopg_pool import AsyncConnectionPool
         from psycopg.rows import dict_row
         async with AsyncConnectionPool(dsn, max_size=4, kwargs={"autocommit": True, "prepare_threshold": 0,
@@ -243,6 +273,7 @@ async def amain():
         tup = await saver.aget_tuple({"configurable": {"thread_id": "pool"}})
         result["alatest"] = scrub(repr((tup.checkpoint["channel_values"], tup.pending_writes)))
     result["serde"] = patched_serde()
+    result["inlined"] = inlined()
     print(json.dumps(result))
 
 
@@ -289,6 +320,15 @@ def test_serde_patch_is_applied_only_in_the_patched_child(written):
 def test_same_streamed_updates(written):
     assert written["patched"]["events"] == written["vanilla"]["events"]
     assert len(written["vanilla"]["events"]["sync"]) > 10
+    # A write the serializer refuses: the same error ends the run both ways.
+    assert "Opaque" in written["vanilla"]["events"]["failing"][-1]
+
+
+def test_async_saver_serializes_on_the_loop_only_when_patched(written):
+    # postgres_inline_serde (AsyncPostgresSaver, one connection and a pool) ran each kind of call inline.
+    assert written["vanilla"]["inlined"] == {}
+    assert set(written["patched"]["inlined"]) == {"_dump_blobs", "_dump_writes", "_load_writes"}
+    assert all(n > 5 for n in written["patched"]["inlined"].values()), written["patched"]["inlined"]
 
 
 def test_same_bytes_written(written):

@@ -199,6 +199,25 @@ REGISTRY = (
         "waiting for delta-channel writes, run LangGraph's code.",
     ),
     PatchSpec(
+        name="postgres_inline_serde",
+        summary="AsyncPostgresSaver's checkpoint encoding and decoding run on the event loop's thread "
+        "instead of a to_thread hop each",
+        distribution="langgraph-checkpoint-postgres",
+        # The three functions run inline are checked against the digests verified (2.0.24-3.2.0).
+        supported=">=2.0.24,<3.3",
+        targets=(
+            # The aio module's own asyncio global: its to_thread calls read it at call time.
+            Target("langgraph.checkpoint.postgres.aio", "asyncio"),
+        ),
+        implementation="fast_langgraph.patches.postgres_inline_serde",
+        needs_core=False,
+        notes="Only AsyncPostgresSaver itself with its own _dump_blobs/_dump_writes/_load_writes and LangGraph's "
+        "JsonPlusSerializer, on asyncio's loops with their default executor, not in debug mode: the call runs at "
+        "once in a copied context and the caller resumes two loop iterations later with the same result or "
+        "error, as after a worker that finished at once. A call over 2 ms sends that function's next 2-64 "
+        "calls to a thread again. Everything else is asyncio.to_thread.",
+    ),
+    PatchSpec(
         name="uuid6",
         summary="checkpoint ids (uuid6) without the generic UUID constructor; same values, same monotonic clock",
         distribution="langgraph-checkpoint",
