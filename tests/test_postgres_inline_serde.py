@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 from typing import Any, List
 
 import pytest
@@ -239,15 +240,17 @@ def test_cancelled_while_waiting(after):
 
 @pytest.fixture
 def to_thread_calls(monkeypatch):
-    """The functions asyncio.to_thread was called with (PATCHED reads it at call time)."""
+    """The functions a default executor (a plain ThreadPoolExecutor) was given to run."""
     calls: List[Any] = []
-    real = asyncio.to_thread
+    submit = concurrent.futures.ThreadPoolExecutor.submit
 
-    async def spy(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+    def spy(self: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        # to_thread submits functools.partial(context.run, func, *args)
+        func = fn.args[0] if isinstance(fn, functools.partial) and fn.args else fn
         calls.append(getattr(func, "__name__", func))
-        return await real(func, *args, **kwargs)
+        return submit(self, fn, *args, **kwargs)
 
-    monkeypatch.setattr(asyncio, "to_thread", spy)
+    monkeypatch.setattr(concurrent.futures.ThreadPoolExecutor, "submit", spy)
     return calls
 
 
@@ -279,6 +282,10 @@ class OwnSerializer(JsonPlusSerializer):
     pass
 
 
+class OwnExecutor(concurrent.futures.ThreadPoolExecutor):
+    pass
+
+
 def _instance_override() -> Any:
     saver = Saver(None)
     saver._dump_writes = lambda *args: Saver._dump_writes(saver, *args)
@@ -294,7 +301,7 @@ def _instance_override() -> Any:
         pytest.param(lambda: Saver(None), lambda loop: loop.set_debug(True), id="debug-mode"),
         pytest.param(
             lambda: Saver(None),
-            lambda loop: loop.set_default_executor(ImmediateExecutor()),
+            lambda loop: loop.set_default_executor(OwnExecutor()),
             id="own-default-executor",
         ),
     ],
@@ -324,6 +331,19 @@ def test_to_thread_after_the_default_executor_was_shut_down():
             return str(exc)
 
     assert _run(lambda: main(PATCHED)) == _run(lambda: main(asyncio)) == "Executor shutdown has been called"
+
+
+def test_a_replaced_asyncio_to_thread_sees_every_call(monkeypatch):
+    seen: List[Any] = []
+    real = asyncio.to_thread
+
+    async def instrumented(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        seen.append(func.__name__)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", instrumented)
+    _through(lambda: Saver(None))
+    assert seen == ["_dump_blobs", "_dump_writes", "_load_writes"]
 
 
 def test_other_functions_go_to_a_thread(to_thread_calls):
@@ -363,6 +383,7 @@ def test_everything_else_is_the_asyncio_module():
     assert PATCHED.Lock is asyncio.Lock
     assert PATCHED.run_coroutine_threadsafe is asyncio.run_coroutine_threadsafe
     assert PATCHED.__name__ == "asyncio" and PATCHED.__wrapped__ is asyncio
+    assert PATCHED.__spec__ is asyncio.__spec__ and PATCHED.__package__ == asyncio.__package__
     assert "inline" in repr(PATCHED)
 
 

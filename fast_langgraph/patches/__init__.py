@@ -212,7 +212,8 @@ REGISTRY = (
         implementation="fast_langgraph.patches.postgres_inline_serde",
         needs_core=False,
         notes="Only AsyncPostgresSaver itself with its own _dump_blobs/_dump_writes/_load_writes and LangGraph's "
-        "JsonPlusSerializer, on asyncio's loops with their default executor, not in debug mode: the call runs at "
+        "JsonPlusSerializer, the stdlib to_thread, on asyncio's loops with their default executor, not in debug "
+        "mode: the call runs at "
         "once in a copied context and the caller resumes two loop iterations later with the same result or "
         "error, as after a worker that finished at once. A call over 2 ms sends that function's next 2-64 "
         "calls to a thread again. Everything else is asyncio.to_thread.",

@@ -15,8 +15,9 @@ tests compare it with ``to_thread`` on an executor that runs jobs as they are su
 
 Only for: ``AsyncPostgresSaver`` itself with ``_dump_blobs``/``_dump_writes``/``_load_writes``
 the verified ones and LangGraph's ``JsonPlusSerializer`` (a custom serializer may block or
-care which thread it runs on), on asyncio's own loops with their default executor (not a
-custom one, not after ``shutdown_default_executor``) and not in debug mode. A call that took
+care which thread it runs on), with the standard library's ``asyncio.to_thread`` (a replaced
+one sees every call), on asyncio's own loops with their default executor (not a custom one,
+not after ``shutdown_default_executor``) and not in debug mode. A call that took
 longer than :data:`INLINE_BUDGET` sends the next calls of that function to a thread again,
 2, 4, ... 64 of them, so large checkpoints do not hold up the loop. Everything else is
 ``asyncio.to_thread``.
@@ -35,7 +36,6 @@ from typing import Any, Dict
 from fast_langgraph.patches._source import require_source
 from fast_langgraph.patches._spec import PatchSkipped, Target
 
-AIO = "langgraph.checkpoint.postgres.aio"
 JSONPLUS = "langgraph.checkpoint.serde.jsonplus"
 
 #: Source digests of the functions run inline, as verified: langgraph-checkpoint-postgres
@@ -75,6 +75,9 @@ class Backoff:
             self.next = 2
 
 
+# The standard library's to_thread: a replaced one (instrumentation) sees every call.
+STDLIB_TO_THREAD = asyncio.threads.to_thread
+
 # What asyncio does to a worker's exception before the awaiting task sees it (the
 # concurrent.futures flavours of CancelledError and InvalidStateError become asyncio's).
 _convert_future_exc = getattr(asyncio.futures, "_convert_future_exc", lambda exc: exc)
@@ -106,6 +109,9 @@ class AsyncioForPostgresSaver(types.ModuleType):
 
     def __init__(self, real: types.ModuleType, saver_class: type, serializer_class: type) -> None:
         super().__init__(real.__name__, real.__doc__)
+        # __spec__, __loader__ and __package__ are the real module's (through __getattr__).
+        for name in ("__spec__", "__loader__", "__package__"):
+            self.__dict__.pop(name, None)
         self.__wrapped__ = real
         backoffs: Dict[Any, Backoff] = {getattr(saver_class, name): Backoff() for name in VERIFIED}
 
@@ -115,6 +121,7 @@ class AsyncioForPostgresSaver(types.ModuleType):
             saver: Any = getattr(func, "__self__", None)
             if (
                 backoff is None
+                or real.to_thread is not STDLIB_TO_THREAD
                 or type(saver) is not saver_class
                 or type(getattr(saver, "serde", None)) is not serializer_class
                 or not _standard_loop(loop)
