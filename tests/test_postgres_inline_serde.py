@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import inspect
 from typing import Any, List
 
 import pytest
@@ -76,11 +77,23 @@ WRITES = [("messages", [HumanMessage("hi", id="h1")]), ("turn", 3), ("__error__"
 BLOBS = {"messages": [HumanMessage("hi", id="h1"), AIMessage("yo", id="a1")], "meta": {"k": (1, 2.5, None)}}
 
 
+# The rows _load_writes reads: (task_id, channel, type, blob), and since 3.2.0 also task_path
+# and idx, by which it sorts them.
+ROW_HAS_PATH = "writes_sort_key" in inspect.getsource(Saver._load_writes)
+
+
+def _rows(dumped: List[Any]) -> List[Any]:
+    """_dump_writes' rows as the database gives them back to _load_writes."""
+    rows = []
+    for _, _, _, task_id, task_path, idx, channel, t, v in dumped:
+        row = (task_id.encode(), channel.encode(), t.encode(), v)
+        rows.append(row + (task_path.encode(), str(idx).encode()) if ROW_HAS_PATH else row)
+    return rows
+
+
 def _calls(saver: Any) -> List[Any]:
     """One call of each inlined function, with arguments as the saver's methods pass them."""
-    dumped = saver._dump_writes("t", "", "c1", "task", "", WRITES)
-    rows = [(task_id.encode(), channel.encode(), t.encode(), v, b"", str(idx).encode())
-            for (_, _, _, task_id, _, idx, channel, t, v) in dumped]  # fmt: skip
+    rows = _rows(saver._dump_writes("t", "", "c1", "task", "", WRITES))
     return [
         (saver._dump_blobs, ("t", "", BLOBS, {"messages": "1.0", "meta": "2.0", "gone": "3.0"})),
         (saver._dump_writes, ("t", "", "c1", "task", "", WRITES)),
@@ -123,8 +136,7 @@ def test_same_values_as_to_thread(values, writes):
             dumped = await module.to_thread(saver._dump_writes, "t", "ns", "c", "task", "path", writes)
         except Exception as exc:
             return type(exc), str(exc)
-        rows = [(r[3].encode(), r[6].encode(), r[7].encode(), r[8], b"path", str(r[5]).encode()) for r in dumped]
-        loaded = await module.to_thread(saver._load_writes, rows)
+        loaded = await module.to_thread(saver._load_writes, _rows(dumped))
         return blobs, dumped, repr(loaded)
 
     assert _run(lambda: main(PATCHED)) == _run(lambda: main(asyncio))
