@@ -114,3 +114,26 @@ def run_python(code, *args, python=None, check=True, timeout=120, **env):
 @pytest.fixture
 def py():
     return run_python
+
+
+async def cancel_after(call, after, log):
+    """Run ``await call()`` in a task, let ``after`` loop iterations pass (logging whether it is
+    done), cancel it and wait for it; ``log`` gets what it returned or where it was cancelled."""
+    import asyncio
+
+    async def victim():
+        try:
+            log.append(("returned", await call()))
+        except asyncio.CancelledError:
+            log.append("cancelled in victim")
+            raise
+
+    task = asyncio.ensure_future(victim())
+    for _ in range(after):
+        await asyncio.sleep(0)
+        log.append(("tick", task.done()))
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        log.append("cancelled")

@@ -19,6 +19,7 @@ from typing import Annotated, Any, List, TypedDict
 import pytest
 
 import fast_langgraph
+from conftest import cancel_after
 
 state = {p["name"]: p for p in fast_langgraph.patch_status()}.get("async_callbacks")
 if state is None or not state["in_range"]:
@@ -119,23 +120,8 @@ def test_same_schedule_as_shielded_original(loop_factory, program):
 def _cancel_at(method: Any, after: int, loop_factory: Any) -> List[Any]:
     log: List[Any] = []
 
-    async def victim() -> None:
-        try:
-            log.append(("returned", await method(_manager(), {})))
-        except asyncio.CancelledError:
-            log.append("cancelled in victim")
-            raise
-
     async def main() -> None:
-        task = asyncio.ensure_future(victim())
-        for _ in range(after):
-            await asyncio.sleep(0)
-            log.append(("tick", task.done()))
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            log.append("cancelled")
+        await cancel_after(lambda: method(_manager(), {}), after, log)
         log.append(("pending tasks", len(asyncio.all_tasks()) - 1 > 0))
 
     loop = loop_factory()

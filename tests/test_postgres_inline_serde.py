@@ -32,6 +32,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage  # noqa
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer  # noqa: E402
 
 import fast_langgraph  # noqa: E402
+from conftest import cancel_after  # noqa: E402
 from fast_langgraph.patches import postgres_inline_serde as patch  # noqa: E402
 from fast_langgraph.patches._spec import PatchSkipped  # noqa: E402
 
@@ -217,30 +218,15 @@ def test_cancelled_while_waiting(after):
         log: List[Any] = []
         errors: List[Any] = []
 
-        async def victim() -> None:
-            func, args = _calls(Saver(None))[1]
-            try:
-                log.append(("returned", len(await module.to_thread(func, *args))))
-            except asyncio.CancelledError:
-                log.append("cancelled in victim")
-                raise
-
         async def main() -> None:
             asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context))
-            task = asyncio.ensure_future(victim())
-            for _ in range(after):
-                await asyncio.sleep(0)
-                log.append(("tick", task.done()))
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                log.append("cancelled")
+            func, args = _calls(Saver(None))[1]
+            await cancel_after(lambda: module.to_thread(func, *args), after, log)
             for _ in range(3):
                 await asyncio.sleep(0)
 
         _run(main, immediate)
-        return log + errors
+        return [repr(entry) for entry in log] + errors
 
     assert run(PATCHED, immediate=False) == run(asyncio, immediate=True)
 
