@@ -20,6 +20,20 @@ def test_suite_quick_subset(py):
         assert row["same_result"] and row["accelerated_was_patched"] and row["vanilla_was_unpatched"]
 
 
+@pytest.mark.parametrize("workload", ["agent_sqlite_50_turns", "agent_sqlite_50_turns_rust_saver"])
+def test_sqlite_workloads_remove_their_database(py, tmp_path, workload):
+    # Each suite sample is a process with its own database (tens of MB): gone when it exits.
+    proc = py(
+        "import glob, os, tempfile; from fast_langgraph.bench import workloads; "
+        "op = workloads.WORKLOADS[%r][0](); op(); "
+        "print(len(glob.glob(os.path.join(tempfile.gettempdir(), 'flg-bench-*', 'agent.db'))))" % workload,
+        TMPDIR=str(tmp_path),
+        timeout=300,
+    )
+    assert proc.stdout.split() == ["1"]
+    assert list(tmp_path.glob("flg-bench-*")) == []
+
+
 def test_cache_bench_checks_results(py):
     proc = py(
         "from fast_langgraph.bench.caches import main; main(['--calls', '2000', '--invokes', '5', '--json'])",

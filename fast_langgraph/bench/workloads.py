@@ -6,8 +6,10 @@ accelerated run can be checked equal. Works on LangGraph 0.2 through 1.2.
 """
 
 import asyncio
+import atexit
 import operator
 import os
+import shutil
 import tempfile
 from typing import Annotated, Any, Callable, Dict, List, Tuple, TypedDict
 
@@ -202,15 +204,21 @@ def swapped_sqlite_saver(path: str, synchronous: str = "FULL") -> Any:
     return RustSqliteSaver(path, journal_mode="WAL", synchronous=synchronous)
 
 
+def _database_path() -> str:
+    """A database file in a new temporary folder, removed when the process exits (each suite
+    sample is a process; their databases grow to tens of MB)."""
+    folder = tempfile.mkdtemp(prefix="flg-bench-")
+    atexit.register(shutil.rmtree, folder, True)
+    return os.path.join(folder, "agent.db")
+
+
 def agent_sqlite() -> Op:
-    path = os.path.join(tempfile.mkdtemp(prefix="flg-bench-"), "agent.db")
-    return _op_counter(_agent(50, sqlite_saver(path))[1])
+    return _op_counter(_agent(50, sqlite_saver(_database_path()))[1])
 
 
 def agent_sqlite_saver_swap() -> Op:
     """The same agent on SQLite, WAL, synchronous=FULL, after the saver swap."""
-    path = os.path.join(tempfile.mkdtemp(prefix="flg-bench-"), "agent.db")
-    return _op_counter(_agent(50, swapped_sqlite_saver(path))[1])
+    return _op_counter(_agent(50, swapped_sqlite_saver(_database_path()))[1])
 
 
 class Big(TypedDict):
