@@ -63,15 +63,23 @@ def needs_patch(name):
     return pytest.mark.skipif(reason is not None, reason=reason or "")
 
 
-def skip_module_unless_rust_sqlite_saver_supported():
-    """Skip the test module calling this where RustSqliteSaver does not support the
-    installed langgraph-checkpoint (its verified range)."""
+def rust_sqlite_saver_unsupported():
+    """Why RustSqliteSaver does not support the installed langgraph-checkpoint (its verified
+    range), or None."""
     from fast_langgraph.sqlite_saver import check_supported_checkpoint_version
 
     try:
         check_supported_checkpoint_version()
     except RuntimeError as exc:
-        pytest.skip(str(exc), allow_module_level=True)
+        return str(exc)
+    return None
+
+
+def skip_module_unless_rust_sqlite_saver_supported():
+    """Skip the test module calling this where RustSqliteSaver is not supported."""
+    reason = rust_sqlite_saver_unsupported()
+    if reason is not None:
+        pytest.skip(reason, allow_module_level=True)
 
 
 #: ``langgraph.pregel._executor`` (LangGraph >= 0.6) or ``langgraph.pregel.executor`` (0.2-0.5).

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import patch_out_of_range
+from conftest import patch_out_of_range, rust_sqlite_saver_unsupported
 
 
 def test_suite_quick_subset(py):
@@ -20,7 +20,16 @@ def test_suite_quick_subset(py):
         assert row["same_result"] and row["accelerated_was_patched"] and row["vanilla_was_unpatched"]
 
 
-@pytest.mark.parametrize("workload", ["agent_sqlite_50_turns", "agent_sqlite_50_turns_rust_saver"])
+@pytest.mark.parametrize(
+    "workload",
+    [
+        "agent_sqlite_50_turns",
+        pytest.param(
+            "agent_sqlite_50_turns_rust_saver",
+            marks=pytest.mark.skipif(rust_sqlite_saver_unsupported() is not None, reason="RustSqliteSaver unsupported"),
+        ),
+    ],
+)
 def test_sqlite_workloads_remove_their_database(py, tmp_path, workload):
     # Each suite sample is a process with its own database (tens of MB): gone when it exits.
     proc = py(
