@@ -488,7 +488,9 @@ def test_large_outputs_after_the_window_ends():
     for _ in range(2):
         assert_identical(big)
         for i in range(40):
-            assert msgpack_encode({"i": i}, jsonplus._msgpack_default, True) == vanilla_packb({"i": i})
+            # A date first: the Rust walk writes it (plain data would go to ormsgpack).
+            small = {"d": dt.date(2024, 1, 1 + i % 28), "i": i}
+            assert msgpack_encode(small, jsonplus._msgpack_default, True) == vanilla_packb(small)
     assert_identical(big)
 
 
@@ -515,6 +517,70 @@ def test_large_outputs_in_threads():
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         for k, got in enumerate(pool.map(run, range(4))):
             assert got == [expected[(i + k) % len(values)] for i in range(10)]
+
+
+# --- plain data goes to ormsgpack ---------------------------------------------
+
+
+def recording_default():
+    """LangGraph's default, recording what it was called with."""
+    seen = []
+
+    def default(obj):
+        seen.append(type(obj).__name__)
+        return jsonplus._msgpack_default(obj)
+
+    return default, seen
+
+
+def test_data_that_looks_plain_is_written_by_ormsgpack():
+    from langchain_core.messages import AIMessage
+
+    message = AIMessage("hi", id="a1")
+    plain = [{"a": [1, 2.5, None, "x", b"y", True]}] * 50
+    # Past the probe (a middle item, the 33rd entry of a dict): ormsgpack's call, as
+    # LangGraph's _msgpack_enc makes it, with the message handed to LangGraph's default.
+    for value, expected in (
+        (plain, []),
+        ([{"a": 1}, message, {"b": 2}], ["AIMessage"]),
+        ({**{"k%d" % i: i for i in range(40)}, "m": message}, ["AIMessage"]),
+        ([], []),
+    ):
+        default, seen = recording_default()
+        assert msgpack_encode(value, default, True) == vanilla_packb(value)
+        assert seen == expected
+
+
+def test_data_the_probe_finds_not_plain_is_walked_in_rust():
+    from langchain_core.messages import AIMessage
+
+    message = AIMessage("hi", id="a1")
+    checkpoint_like = {"v": 4, "id": "x", "channel_values": {"count": 3, "messages": [message] * 3}}
+    for value in (
+        [message, {"a": 1}],
+        [{"a": 1}, message],
+        {"n": 1, "m": [message]},
+        checkpoint_like,
+        [dt.date(2024, 1, 2), 1],
+        {1: "int key"},
+        "text",
+        5,
+    ):
+        default, seen = recording_default()
+        # Written natively: LangGraph's default is not called for the message or the date.
+        assert msgpack_encode(value, default, True) == vanilla_packb(value)
+        assert seen == []
+
+
+def test_plain_start_with_errors_later_raises_what_ormsgpack_raises():
+    for value in ([{"a": 1}, 2**70], {"a": 1, "b": object()}, [1, {"k": {1, 2}}]):
+        assert_identical(value)
+
+
+@SETTINGS
+@given(value=st.lists(st.dictionaries(st.text(max_size=4), st.integers() | st.text(max_size=5)), max_size=5))
+def test_plain_lists_identical(value):
+    assert_identical(value)
 
 
 # --- limits and errors -------------------------------------------------------

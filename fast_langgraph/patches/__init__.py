@@ -42,10 +42,11 @@ REGISTRY = (
         ),
         implementation="fast_langgraph.patches.serde",
         needs_core=True,
-        # On by default: identical bytes and values; encoding is
-        # faster on every measured case but a ~1 MB plain dict (about 0.9x), and decoding
+        # On by default: identical bytes and values; blobs that look plain are written by
+        # ormsgpack itself (faster than the Rust walk there), the rest gains; decoding
         # gains only on large blobs of plain data (README, "Checkpoint serialization").
-        notes="Encode: Rust walk, LangGraph's _msgpack_default for every type not written natively. "
+        notes="Encode: Rust walk, LangGraph's _msgpack_default for every type not written natively; "
+        "a blob a bounded probe finds plain (builtin containers and scalars) goes to LangGraph's own ormsgpack call. "
         "Decode: loads_typed's msgpack tag hands blobs of 128 KiB or more of mostly plain data to "
         "ormsgpack with the cyclic GC paused except while LangGraph's ext hook runs; smaller or "
         "ext-heavy blobs go to ormsgpack's own C function as before. Ext values always go to "

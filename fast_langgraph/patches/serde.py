@@ -3,7 +3,8 @@
 * ``_msgpack_enc`` (a module global read at call time by ``JsonPlusSerializer.dumps_typed``
   and ``_msgpack_default``'s own recursion): every ``msgpack``-tagged checkpoint write goes
   through :func:`fast_langgraph._core.msgpack_encode`, which writes the same bytes as
-  ``ormsgpack.packb(obj, default=_msgpack_default, option=_option)``.
+  ``ormsgpack.packb(obj, default=_msgpack_default, option=_option)`` (and makes that very
+  call for a blob a bounded probe finds plain: ormsgpack writes plain data faster).
 * ``JsonPlusSerializer.loads_typed`` (a method: the class itself is untouched, so
   ``with_allowlist`` and strict mode see a plain ``JsonPlusSerializer``): the ``msgpack``
   tag calls :func:`fast_langgraph._core.msgpack_unpackb` with exactly the arguments the
