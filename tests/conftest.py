@@ -1,3 +1,4 @@
+import asyncio
 import atexit
 import os
 import shutil
@@ -5,6 +6,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 
 import pytest
 
@@ -127,7 +129,6 @@ def py():
 async def cancel_after(call, after, log):
     """Run ``await call()`` in a task, let ``after`` loop iterations pass (logging whether it is
     done), cancel it and wait for it; ``log`` gets what it returned or where it was cancelled."""
-    import asyncio
 
     async def victim():
         try:
@@ -145,3 +146,14 @@ async def cancel_after(call, after, log):
         await task
     except asyncio.CancelledError:
         log.append("cancelled")
+
+
+def run_in_threads(target, args_list, timeout=None):
+    """Run ``target(*args)`` in a thread per ``args`` tuple, all started before any is
+    waited for (each join up to ``timeout``); the threads, to check none is left alive."""
+    threads = [threading.Thread(target=target, args=args) for args in args_list]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return threads

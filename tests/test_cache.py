@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 
+from conftest import run_in_threads
+
 from fast_langgraph.cache import CacheInfo, LruCache, ManualClock, cached, make_key
 
 
@@ -84,11 +86,7 @@ def test_sixteen_threads_hammering_one_cache():
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_in_threads(worker, [(n,) for n in range(16)])
     assert errors == []
     stats = cache.stats()
     assert stats["hits"] + stats["misses"] == 16 * lookups_per_thread

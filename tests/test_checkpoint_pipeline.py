@@ -18,7 +18,7 @@ SqliteSaver = pytest.importorskip("langgraph.checkpoint.sqlite").SqliteSaver
 
 from langgraph.pregel._loop import SyncPregelLoop  # noqa: E402
 
-from conftest import skip_module_unless_rust_sqlite_saver_supported  # noqa: E402
+from conftest import run_in_threads, skip_module_unless_rust_sqlite_saver_supported  # noqa: E402
 from graphs import run_agents, stored  # noqa: E402
 
 from fast_langgraph.bench.workloads import _agent  # noqa: E402
@@ -438,11 +438,7 @@ def test_threads_running_graphs_on_one_saver_store_what_in_memory_saver_stores(t
         except Exception as exc:  # reported by the assertion below
             errors.append(exc)
 
-    threads = [threading.Thread(target=conversations, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    threads = run_in_threads(conversations, [(k,) for k in range(4)], timeout=60)
     assert not errors and not any(t.is_alive() for t in threads)
     ids = ["t%d-%d" % (k, j) for k in range(4) for j in range(3)]
     assert [stored(rust, i) for i in ids] == [stored(memory, i) for i in ids]

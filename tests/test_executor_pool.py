@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from conftest import run_in_threads
+
 from fast_langgraph.executor_pool import ElasticThreadPool, PooledExecutor, get_executor_for_config
 
 request_id = contextvars.ContextVar("request_id", default=None)
@@ -186,11 +188,7 @@ def test_many_threads_submitting_at_once(pool):
         with lock:
             results.append(total)
 
-    threads = [threading.Thread(target=client, args=(50,)) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    run_in_threads(client, [(50,) for _ in range(8)], timeout=60)
     assert results == [sum(i * i for i in range(50))] * 8
 
 

@@ -10,10 +10,11 @@ unpatched (patching again, after, empties the cache).
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any, List
 
 import pytest
+
+from conftest import run_in_threads
 
 pytest.importorskip("langgraph.checkpoint.serde.jsonplus")
 pytest.importorskip("langchain_core.messages")
@@ -286,11 +287,7 @@ def test_threads_share_it():
         for _ in range(50):
             results.append(serde.dumps_typed(history)[1])
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_in_threads(work, [()] * 4)
     assert len(results) == 200 and all(r == expected[1] for r in results)
 
 

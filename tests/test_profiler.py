@@ -16,7 +16,7 @@ import operator
 
 import pytest
 
-from conftest import clean_env
+from conftest import clean_env, run_in_threads
 
 pytest.importorskip("langgraph")
 
@@ -239,11 +239,7 @@ def test_threads():
             errors.append(exc)
 
     with shared.profile_run():  # all_threads: runs started by any thread
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_in_threads(work, [(i,) for i in range(4)])
     assert not errors
     assert shared.to_dict()["runs_recorded"] == 12
     for run in shared.runs:
@@ -264,11 +260,7 @@ def test_threads():
         except BaseException as exc:  # pragma: no cover
             errors.append(exc)
 
-    threads = [threading.Thread(target=scoped, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_in_threads(scoped, [(i,) for i in range(4)])
     assert not errors
     assert [p.to_dict()["runs_recorded"] for p in own] == [1, 2, 3, 4]
     from fast_langgraph.profiler.runs import Session as _State

@@ -29,7 +29,7 @@ if _missing:
     pytest.skip(_reason, allow_module_level=True)
 
 from fast_langgraph.redis_cache import RedisLLMCache, RedisNodeCache, RedisStore, escape_glob  # noqa: E402
-from conftest import needs_node_cache  # noqa: E402
+from conftest import needs_node_cache, run_in_threads  # noqa: E402
 from graphs import cached_node_graph  # noqa: E402
 
 TIMEOUT = 0.25  # the deadline given to every store in the failure tests
@@ -384,11 +384,7 @@ def test_hung_redis_every_call_meets_the_deadline(own_server, caplog):
         def worker():
             times.append(timed(fresh_llm.lookup, "p", "llm"))
 
-        threads = [threading.Thread(target=worker) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_in_threads(worker, [()] * 8)
         assert all(result is None and elapsed < TIMEOUT + SLACK for elapsed, result in times), times
         assert fresh_store.failures == 2 and fresh_store.skipped >= 7
     finally:

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from conftest import clean_env, skip_module_unless_rust_sqlite_saver_supported
+from conftest import clean_env, skip_module_unless_rust_sqlite_saver_supported, run_in_threads
 
 pytest.importorskip("langgraph.checkpoint.base")
 SqliteSaver = pytest.importorskip("langgraph.checkpoint.sqlite").SqliteSaver
@@ -300,11 +300,7 @@ def test_eight_threads_share_one_saver(db):
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    run_in_threads(work, [(t,) for t in range(8)], timeout=60)
     assert not errors, errors
     for t in range(8):
         tuples = list(saver.list({"configurable": {"thread_id": "thread-%d" % t}}))
@@ -575,11 +571,7 @@ def test_group_commit_isolates_a_failing_writer(db):
             except sqlite3.IntegrityError:
                 outcome[(t, i)] = "refused"
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    run_in_threads(work, [(t,) for t in range(8)], timeout=60)
     assert all(v == ("refused" if t == 3 else "ok") for (t, _), v in outcome.items()) and len(outcome) == 160
     tasks = {w[0] for w in saver.get_tuple(config).pending_writes}
     assert tasks == {"task-%d-%d" % (t, i) for t in range(8) if t != 3 for i in range(20)}
@@ -683,11 +675,7 @@ def test_savers_opening_a_legacy_database_at_once_all_succeed(tmp_path):
         except Exception as exc:  # pragma: no cover - the failure is reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=open_one) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    run_in_threads(open_one, [()] * 8, timeout=60)
     assert errors == [] and len(savers) == 8
     assert [c[1] for c in _schema(path)[1]].count("task_path") == 1
     assert all(s.get_tuple(configs[-1]) == savers[0].get_tuple(configs[-1]) for s in savers)
