@@ -182,6 +182,31 @@ async def run_failing(saver, thread):
     return events
 
 
+REFUSE = (
+    """CREATE OR REPLACE FUNCTION flg_refuse() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION 'refused by trigger (%)', NEW.thread_id;
+    END $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER flg_refuse_checkpoints BEFORE INSERT ON checkpoints FOR EACH ROW
+        WHEN (NEW.thread_id = 'refused-checkpoint') EXECUTE FUNCTION flg_refuse()""",
+    """CREATE TRIGGER flg_refuse_writes BEFORE INSERT ON checkpoint_writes FOR EACH ROW
+        WHEN (NEW.thread_id = 'refused-writes') EXECUTE FUNCTION flg_refuse()""",
+)
+
+
+async def run_refused(saver, label):
+    """The database refuses a checkpoint, then a task's writes: the error each run ends with,
+    then an ordinary run on the same saver (its lock and connection were given back)."""
+    events = []
+    for thread in ("refused-checkpoint", "refused-writes"):
+        try:
+            events += await run_async(saver, thread)
+        except Exception as exc:
+            events.append(repr((type(exc).__name__, str(exc).splitlines()[0])))
+    events += await run_async(saver, "after-refusal-" + label)
+    return events
+
+
 def inlined():
     """Calls postgres_inline_serde ran on the loop's thread, per function (none: not patched)."""
     import langgraph.checkpoint.postgres.aio as aio
@@ -237,12 +262,12 @@ def rows(dsn):
     return out
 
 
-def patched_serde():
+def patched(name):
     try:
         from fast_langgraph import _patching
     except ImportError:
         return None
-    return {e["name"]: e["status"] for e in _patching.status()}.get("serde")
+    return {e["name"]: e["status"] for e in _patching.status()}.get(name)
 
 
 async def amain():
@@ -255,12 +280,17 @@ async def amain():
         async with AsyncPostgresSaver.from_conn_string(dsn) as saver:
             events["async"] = await run_async(saver, "async")
             events["failing"] = await run_failing(saver, "failing")
+            async with saver.conn.cursor() as cur:
+                for statement in REFUSE:
+                    await cur.execute(statement)
+            events["refused"] = await run_refused(saver, "connection")
         from psycopg_pool import AsyncConnectionPool
         from psycopg.rows import dict_row
         async with AsyncConnectionPool(dsn, max_size=4, kwargs={"autocommit": True, "prepare_threshold": 0,
                                                                 "row_factory": dict_row}) as pool:
             saver = AsyncPostgresSaver(pool)
             events["pool"] = await run_async(saver, "pool")
+            events["pool_refused"] = await run_refused(saver, "pool")
         result["events"] = events
         result["rows"] = rows(dsn)
     with PostgresSaver.from_conn_string(dsn) as saver:
@@ -272,7 +302,8 @@ async def amain():
         result["ahistory"] = await ahistory(saver)
         tup = await saver.aget_tuple({"configurable": {"thread_id": "pool"}})
         result["alatest"] = scrub(repr((tup.checkpoint["channel_values"], tup.pending_writes)))
-    result["serde"] = patched_serde()
+    result["serde"] = patched("serde")
+    result["postgres_cursor"] = patched("postgres_cursor")
     result["inlined"] = inlined()
     print(json.dumps(result))
 
@@ -322,6 +353,19 @@ def test_same_streamed_updates(written):
     assert len(written["vanilla"]["events"]["sync"]) > 10
     # A write the serializer refuses: the same error ends the run both ways.
     assert "Opaque" in written["vanilla"]["events"]["failing"][-1]
+
+
+def test_same_errors_when_the_database_refuses_a_write(written):
+    # postgres_cursor leaves the pipeline, pooled connection and lock when the server's error
+    # arrives (at the pipeline's sync): same error, and the saver goes on working, both ways.
+    assert written["patched"]["postgres_cursor"] == "applied"
+    assert written["vanilla"]["postgres_cursor"] != "applied"
+    for key in ("refused", "pool_refused"):
+        events = written["vanilla"]["events"][key]
+        refusals = [e for e in events if "refused by trigger" in e]
+        assert len(refusals) == 2 and all("RaiseException" in e for e in refusals), events
+        assert len(events) > 10
+        assert written["patched"]["events"][key] == events, key
 
 
 def test_async_saver_serializes_on_the_loop_only_when_patched(written):

@@ -220,6 +220,21 @@ REGISTRY = (
         "calls to a thread again. Everything else is asyncio.to_thread.",
     ),
     PatchSpec(
+        name="postgres_cursor",
+        summary="AsyncPostgresSaver enters its lock, pooled connection, pipeline and cursor without two async "
+        "generators per database call",
+        distribution="langgraph-checkpoint-postgres",
+        # _cursor and _ainternal.get_connection are checked against the digests verified (2.0.24-3.2.0).
+        supported=">=2.0.24,<3.3",
+        targets=(Target("langgraph.checkpoint.postgres.aio", "AsyncPostgresSaver._cursor"),),
+        implementation="fast_langgraph.patches.postgres_cursor",
+        needs_core=False,
+        notes="The same managers entered and left in the same order with the same arguments and loop "
+        "iterations; when anything raises, the managers still to leave are left by generators shaped as "
+        "LangGraph's, so which exit sees what, suppression and chaining are Python's. Only with LangGraph's "
+        "get_connection and psycopg's AsyncConnection/AsyncConnectionPool; anything else is LangGraph's _cursor.",
+    ),
+    PatchSpec(
         name="uuid6",
         summary="checkpoint ids (uuid6) without the generic UUID constructor; same values, same monotonic clock",
         distribution="langgraph-checkpoint",
