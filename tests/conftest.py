@@ -65,6 +65,17 @@ def needs_patch(name):
     return pytest.mark.skipif(reason is not None, reason=reason or "")
 
 
+def postgres_aio_for(name):
+    """``langgraph.checkpoint.postgres.aio``, for the module testing the patch ``name``: skips
+    the whole module when psycopg or the saver is not installed or the patch is out of range."""
+    pytest.importorskip("psycopg", reason="langgraph-checkpoint-postgres needs psycopg")
+    aio = pytest.importorskip("langgraph.checkpoint.postgres.aio", reason="langgraph-checkpoint-postgres not installed")
+    reason = patch_out_of_range(name)
+    if reason is not None:
+        pytest.skip(reason, allow_module_level=True)
+    return aio
+
+
 def rust_sqlite_saver_unsupported():
     """Why RustSqliteSaver does not support the installed langgraph-checkpoint (its verified
     range), or None."""

@@ -20,21 +20,18 @@ from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 import pytest
 
-pytest.importorskip("psycopg", reason="langgraph-checkpoint-postgres needs psycopg")
-aio = pytest.importorskip("langgraph.checkpoint.postgres.aio", reason="langgraph-checkpoint-postgres not installed")
+from conftest import postgres_aio_for
+
+aio = postgres_aio_for("postgres_cursor")
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from langgraph.checkpoint.postgres import _ainternal  # noqa: E402
 
-import fast_langgraph  # noqa: E402
 from fast_langgraph.patches import postgres_cursor as patch  # noqa: E402
 from fast_langgraph.patches._spec import PatchSkipped  # noqa: E402
 
 Saver = aio.AsyncPostgresSaver
-state = {p["name"]: p for p in fast_langgraph.patch_status()}.get("postgres_cursor")
-if state is None or not state["in_range"]:
-    pytest.skip("postgres_cursor not applicable here: %s" % (state,), allow_module_level=True)
 
 TARGET = patch.Target(aio.__name__, "AsyncPostgresSaver._cursor")
 ORIGINAL = Saver.__dict__["_cursor"]

@@ -23,23 +23,19 @@ from typing import Any, List
 
 import pytest
 
-pytest.importorskip("psycopg", reason="langgraph-checkpoint-postgres needs psycopg")
-aio = pytest.importorskip("langgraph.checkpoint.postgres.aio", reason="langgraph-checkpoint-postgres not installed")
+from conftest import cancel_after, postgres_aio_for
+
+aio = postgres_aio_for("postgres_inline_serde")
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage  # noqa: E402
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer  # noqa: E402
 
-import fast_langgraph  # noqa: E402
-from conftest import cancel_after  # noqa: E402
 from fast_langgraph.patches import postgres_inline_serde as patch  # noqa: E402
 from fast_langgraph.patches._spec import PatchSkipped  # noqa: E402
 
 Saver = aio.AsyncPostgresSaver
-state = {p["name"]: p for p in fast_langgraph.patch_status()}.get("postgres_inline_serde")
-if state is None or not state["in_range"]:
-    pytest.skip("postgres_inline_serde not applicable here: %s" % (state,), allow_module_level=True)
 
 # Built here, whatever the autoloader did in this process: PATCHED is what the module sees
 # with the patch, asyncio what it sees without.
