@@ -19,7 +19,9 @@ are Python's own doing, as in LangGraph's code.
 Only for ``get_connection`` the verified one and still the one in ``_ainternal`` (a replaced
 one is called through LangGraph's ``_cursor``), and connections that are psycopg's
 ``AsyncConnection`` or ``AsyncConnectionPool`` (anything else gets LangGraph's ``TypeError``
-from LangGraph's code).
+from LangGraph's code). ``get_connection`` is checked when ``_cursor()`` is called, where
+LangGraph looks it up after taking the lock: a replacement made while that call waits for the
+lock is seen from the next call on. The connection is read again after the lock, as LangGraph does.
 """
 
 from __future__ import annotations
